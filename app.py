@@ -1,0 +1,118 @@
+"""The application factory: settings, extensions, security headers, blueprints and error handlers."""
+
+import logging
+import os
+import secrets
+import time
+
+from flask import Flask, jsonify, redirect, request, session, url_for
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from api_errors import NOT_SIGNED_IN, ApiError
+from config import ConfigError, load_settings
+from extensions import csrf, limiter
+from openai_client import OpenAIClient
+from security import init_security
+
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def create_app(test_config=None):
+    """Builds the app. `test_config` may hold ENVIRON (the variables to read instead of os.environ)
+    and any Flask config overrides."""
+    test_config = dict(test_config or {})
+    environ = test_config.pop("ENVIRON", os.environ)
+    try:
+        settings = load_settings(environ)
+    except ConfigError as error:
+        raise SystemExit(f"Configuration error: {error}") from None
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        SETTINGS=settings,
+        # Debug without SECRET_KEY still runs; sessions then last until the process restarts.
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.force_https,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=True,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+    )
+    app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for warning in settings.warnings:
+        app.logger.warning(warning)
+    if not settings.openai_api_key:
+        app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
+
+    app.extensions["openai_client"] = OpenAIClient(settings)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    init_security(app, settings)
+
+    from blueprints import auth, chatkit, realtime
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(realtime.bp)
+    app.register_blueprint(chatkit.bp)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
+    _register_error_handlers(app)
+    return app
+
+
+def _wants_json():
+    return request.path.startswith("/api/")
+
+
+def _api_error_response(error):
+    response = jsonify(error.envelope())
+    response.status_code = error.status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(int(error.retry_after))
+    return response
+
+
+def _register_error_handlers(app):
+    @app.errorhandler(ApiError)
+    def api_error(error):
+        if error.status >= 500:
+            app.logger.warning("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
+        return _api_error_response(error)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = f"The request was refused: {error.description} Reload the page and try again."
+        if _wants_json() and not session.get("admin"):
+            # The CSRF check runs first, but a signed-out caller's real problem is the missing sign-in.
+            return _api_error_response(NOT_SIGNED_IN)
+        if _wants_json():
+            return _api_error_response(ApiError(400, "csrf_failed", message))
+        return message, 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error):
+        current = limiter.current_limit
+        retry_after = max(1, int(current.reset_at - time.time()) + 1) if current else 60
+        message = f"Too many requests ({error.description}). Try again in {retry_after} s."
+        if _wants_json():
+            return _api_error_response(ApiError(429, "rate_limited", message, retry_after=retry_after))
+        return message, 429, {"Retry-After": str(retry_after)}
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if not _wants_json():
+            return error
+        code = {413: "payload_too_large"}.get(error.code, "bad_request" if error.code < 500 else "server_error")
+        return _api_error_response(ApiError(error.code, code, error.description))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on the server; the details are in its log."
+        if _wants_json():
+            return _api_error_response(ApiError(500, "server_error", message))
+        return message, 500

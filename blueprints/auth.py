@@ -1,0 +1,106 @@
+"""Admin sign-in and sign-out, the login_required guard, and the `flask admin` commands."""
+
+import functools
+import getpass
+import sys
+
+import click
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+
+from admins import AdminFileError, add_admin, admin_names, remove_admin, verify_admin
+from api_errors import NOT_SIGNED_IN
+from extensions import current_settings, limiter
+
+bp = Blueprint("auth", __name__, cli_group="admin")
+
+
+@bp.before_app_request
+def load_signed_in_admin():
+    name = session.get("admin")
+    # An admin removed from the file is signed out at their next request.
+    g.admin = name if name and name in admin_names(current_settings().admin_users_file) else None
+
+
+def login_required(view):
+    """Pages redirect to /login, htmx requests get HX-Redirect, and /api/ answers 401 JSON."""
+
+    @functools.wraps(view)
+    def guarded(**kwargs):
+        if g.admin is not None:
+            return view(**kwargs)
+        if request.path.startswith("/api/"):
+            raise NOT_SIGNED_IN
+        login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            return "", 401, {"HX-Redirect": login_url}
+        return redirect(login_url)
+
+    return guarded
+
+
+def _safe_next(target):
+    # Only paths on this site, so the login form cannot bounce an admin to another one.
+    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+
+
+def _login_limit():
+    return current_settings().login_rate_limit
+
+
+@bp.route("/login", methods=("GET", "POST"))
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "unknown")
+def login():
+    username = request.form.get("username", "").strip()
+    if request.method == "POST":
+        if verify_admin(current_settings().admin_users_file, username, request.form.get("password", "")):
+            session.clear()
+            session["admin"] = username
+            return redirect(_safe_next(request.args.get("next")) or url_for("realtime.voice_page"))
+        flash("Wrong username or password.", "error")
+        return render_template("auth/login.html", username=username), 401
+    if not admin_names(current_settings().admin_users_file):
+        flash("No admin exists yet. Create one with: flask admin add NAME", "error")
+    return render_template("auth/login.html", username=username)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.cli.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def add_command(name, password_stdin):
+    """Add an admin, or set a new password for an existing one."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise click.ClickException("the two passwords differ; nothing was changed")
+    path = current_settings().admin_users_file
+    try:
+        is_new = add_admin(path, name, password)
+    except AdminFileError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{'Added' if is_new else 'Updated the password of'} admin {name} in {path}")
+
+
+@bp.cli.command("remove")
+@click.argument("name")
+def remove_command(name):
+    """Remove an admin; they are signed out at their next request."""
+    path = current_settings().admin_users_file
+    if not remove_admin(path, name):
+        raise click.ClickException(f"no admin named {name} in {path}")
+    click.echo(f"Removed admin {name} from {path}")
+
+
+@bp.cli.command("list")
+def list_command():
+    """List the admins."""
+    for name in admin_names(current_settings().admin_users_file):
+        click.echo(name)

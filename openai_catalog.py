@@ -1,0 +1,52 @@
+"""Facts about OpenAI's Realtime API that both the app and the sandbox rely on (see ../shared/openai-api.md)."""
+
+import re
+
+# Voices the Realtime API accepts (marin and cedar are the recommended ones).
+REALTIME_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
+
+# Voices of the text-to-speech endpoint that Realtime rejects with 400 invalid_value.
+TTS_ONLY_VOICES = ("fable", "onyx", "nova")
+
+CURRENT_REALTIME_MODELS = ("gpt-realtime-2.1", "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5")
+
+# Model name prefix -> (shutdown date, replacement). Longest prefix first, so the most specific wins.
+RETIRED_REALTIME_MODELS = (
+    ("gpt-4o-realtime-preview-2024-10-01", "2025-10-10", "gpt-realtime-2.1"),
+    ("gpt-4o-mini-realtime-preview", "2026-05-07", "gpt-realtime-2.1-mini"),
+    ("gpt-4o-realtime-preview", "2026-05-07", "gpt-realtime-2.1"),
+)
+
+# Still served, but with a published shutdown date: start-up warns instead of stopping.
+DEPRECATED_REALTIME_MODELS = (
+    ("gpt-realtime-mini", "2027-01-20", "gpt-realtime-2.1-mini"),
+    ("gpt-realtime", "2027-01-20", "gpt-realtime-2.1"),
+)
+
+OUTPUT_MODALITIES = ("text", "audio")
+
+# A session lasts at most this long on OpenAI's side; then it sends an error with code session_expired.
+MAX_SESSION_MINUTES = 60
+
+MAX_INSTRUCTIONS_CHARS = 10_000
+
+
+_SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}")
+
+
+def retirement_of(model):
+    """(shutdown date, replacement) when the model is shut down, else None."""
+    # Every gpt-4o-*realtime-preview* name is retired, whatever its suffix.
+    for prefix, shutdown, replacement in RETIRED_REALTIME_MODELS:
+        if model.startswith(prefix):
+            return shutdown, replacement
+    return None
+
+
+def deprecation_of(model):
+    """(shutdown date, replacement) when the model is still served but scheduled to shut down, else None."""
+    for name, shutdown, replacement in DEPRECATED_REALTIME_MODELS:
+        # The name itself or one of its dated snapshots, but not a newer family such as gpt-realtime-2.1.
+        if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            return shutdown, replacement
+    return None

@@ -1,0 +1,104 @@
+"""Shared fixtures: an app built from a given environment, a signed-in admin, and OpenAI mocked with responses."""
+
+import logging
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import responses
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from admins import add_admin  # noqa: E402
+from app import create_app  # noqa: E402
+
+API_KEY = "sk-test-key-0123456789abcdefghijklmnop"
+BASE_URL = "https://api.openai.com/v1"
+ADMIN, PASSWORD = "alice", "correct horse battery"
+
+
+@pytest.fixture
+def admins_file(tmp_path):
+    path = tmp_path / "admins.txt"
+    add_admin(str(path), ADMIN, PASSWORD)
+    return str(path)
+
+
+@pytest.fixture
+def base_env(admins_file):
+    return {
+        "SECRET_KEY": "test-secret-key",
+        "FORCE_HTTPS": "0",
+        "OPENAI_API_KEY": API_KEY,
+        "CHATKIT_AGENT_ID": "wf_test123",
+        "ADMIN_USERS_FILE": admins_file,
+    }
+
+
+@pytest.fixture
+def make_app(base_env):
+    """make_app(VAR=value, ...) builds an app from the base environment plus overrides (None removes one)."""
+
+    def build(**overrides):
+        env = {**base_env, **overrides}
+        env = {name: value for name, value in env.items() if value is not None}
+        return create_app({"ENVIRON": env, "TESTING": True})
+
+    return build
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class SignedInAdmin:
+    """A test client signed in through the real login form, sending the CSRF token like the pages do."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf_token = None
+
+    def login(self, username=ADMIN, password=PASSWORD):
+        token = csrf_token_from(self.client.get("/login").get_data(as_text=True))
+        response = self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+        self.csrf_token = csrf_token_from(self.client.get("/admin/voice").get_data(as_text=True))
+        return response
+
+    def post(self, path, **kwargs):
+        headers = {"X-CSRFToken": self.csrf_token, **kwargs.pop("headers", {})}
+        return self.client.post(path, headers=headers, **kwargs)
+
+
+def csrf_token_from(html):
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "the page carries no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def admin(client):
+    signed_in = SignedInAdmin(client)
+    signed_in.login()
+    return signed_in
+
+
+@pytest.fixture
+def openai_mock():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def captured_logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,140 @@
+"""Configuration: defaults, and one clear line for every value that must stop start-up."""
+
+import pytest
+
+from app import create_app
+from config import ConfigError, load_settings
+
+GOOD = {"SECRET_KEY": "s"}
+
+
+def settings_with(**env):
+    return load_settings({**GOOD, **env})
+
+
+def refusal(**env):
+    with pytest.raises(ConfigError) as raised:
+        settings_with(**env)
+    return str(raised.value)
+
+
+def test_defaults_match_the_documented_table():
+    settings = settings_with()
+    assert settings.openai_api_key is None
+    assert settings.openai_base_url == "https://api.openai.com/v1"
+    assert settings.openai_timeout_seconds == 10
+    assert settings.realtime_model == "gpt-realtime-2.1"
+    assert settings.realtime_voice == "alloy"
+    assert settings.realtime_output_modalities == ("audio",)
+    assert settings.realtime_transcription_model == "gpt-4o-mini-transcribe"
+    assert settings.realtime_connect == "ephemeral"
+    assert settings.realtime_secret_ttl_seconds == 60
+    assert settings.ice_servers == ()
+    assert settings.admin_users_file == "instance/admins.txt"
+    assert settings.force_https is True
+    assert settings.mint_rate_limit == "20 per minute"
+    assert settings.ratelimit_storage_uri == "memory://"
+
+
+def test_https_is_not_forced_in_debug_unless_asked():
+    assert load_settings({"FLASK_DEBUG": "1"}).force_https is False
+    assert load_settings({"FLASK_DEBUG": "1", "FORCE_HTTPS": "1"}).force_https is True
+
+
+def test_secret_key_is_required_outside_debug():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings({})
+    assert load_settings({"FLASK_DEBUG": "1"}).secret_key is None
+
+
+@pytest.mark.parametrize(
+    "model, shutdown, replacement",
+    [
+        ("gpt-4o-realtime-preview-2024-10-01", "2025-10-10", "gpt-realtime-2.1"),
+        ("gpt-4o-realtime-preview-2024-12-17", "2026-05-07", "gpt-realtime-2.1"),
+        ("gpt-4o-realtime-preview", "2026-05-07", "gpt-realtime-2.1"),
+        ("gpt-4o-mini-realtime-preview-2024-12-17", "2026-05-07", "gpt-realtime-2.1-mini"),
+    ],
+)
+def test_a_retired_model_stops_start_up_with_its_shutdown_date_and_replacement(model, shutdown, replacement):
+    message = refusal(OPENAI_REALTIME_MODEL=model)
+    assert message.startswith(f"OPENAI_REALTIME_MODEL='{model}'")
+    assert shutdown in message and replacement in message
+
+
+def test_a_model_with_a_shutdown_date_warns_but_runs():
+    settings = settings_with(OPENAI_REALTIME_MODEL="gpt-realtime")
+    assert any("2027-01-20" in warning for warning in settings.warnings)
+    assert settings_with(OPENAI_REALTIME_MODEL="gpt-realtime-2.1-mini").warnings == ()
+
+
+@pytest.mark.parametrize("voice", ["fable", "onyx", "nova"])
+def test_a_text_to_speech_voice_stops_start_up_and_lists_the_realtime_voices(voice):
+    message = refusal(OPENAI_REALTIME_VOICE=voice)
+    assert "text-to-speech" in message
+    assert "marin" in message and "cedar" in message and "alloy" in message
+
+
+def test_an_unknown_voice_is_refused():
+    assert "realtime voices" in refusal(OPENAI_REALTIME_VOICE="robot")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("audio", ("audio",)), ("text", ("text",)), ("text,audio", ("audio",)), ("audio, text", ("audio",)), ("TEXT", ("text",))],
+)
+def test_modalities_map_to_the_single_ga_modality(value, expected):
+    assert settings_with(OPENAI_REALTIME_MODALITIES=value).realtime_output_modalities == expected
+
+
+@pytest.mark.parametrize("value", ["video", "text,video", ",", "audio;text"])
+def test_other_modalities_stop_start_up(value):
+    assert refusal(OPENAI_REALTIME_MODALITIES=value).startswith("OPENAI_REALTIME_MODALITIES=")
+
+
+def test_an_empty_transcription_model_turns_user_transcripts_off():
+    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="").realtime_transcription_model is None
+    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="whisper-1").realtime_transcription_model == "whisper-1"
+
+
+@pytest.mark.parametrize(
+    "variable, value, words",
+    [
+        ("OPENAI_REALTIME_CONNECT", "direct", "ephemeral or relay"),
+        ("REALTIME_SECRET_TTL_SECONDS", "5", "from 10 to 7200"),
+        ("REALTIME_SECRET_TTL_SECONDS", "7201", "from 10 to 7200"),
+        ("REALTIME_SECRET_TTL_SECONDS", "soon", "from 10 to 7200"),
+        ("OPENAI_TIMEOUT_SECONDS", "-1", "number"),
+        ("CHATKIT_AGENT_ID", "asst_123", "wf_"),
+        ("OPENAI_BASE_URL", "api.openai.com", "http(s) URL"),
+        ("FORCE_HTTPS", "maybe", "1 or 0"),
+        ("MINT_RATE_LIMIT", "lots", "Flask-Limiter"),
+        ("RATELIMIT_STORAGE_URI", "sqlite:///x", "redis://"),
+    ],
+)
+def test_a_bad_value_names_the_variable_the_value_and_what_is_allowed(variable, value, words):
+    message = refusal(**{variable: value})
+    assert message.startswith(f"{variable}='{value}' is not allowed")
+    assert words in message
+    assert "\n" not in message
+
+
+def test_malformed_ice_servers_json_stops_start_up():
+    assert "JSON" in refusal(ICE_SERVERS="[{urls: stun:x}]")
+    assert "stun: or turn:" in refusal(ICE_SERVERS='[{"urls": "http://x"}]')
+
+
+def test_ice_servers_may_list_several_stun_and_turn_servers():
+    servers = '[{"urls": ["stun:a.example:3478", "stun:b.example:3478"]}, {"urls": "turn:t.example", "username": "u", "credential": "c"}]'
+    assert len(settings_with(ICE_SERVERS=servers).ice_servers) == 2
+
+
+def test_the_base_url_loses_its_trailing_slash_and_drives_the_sdp_url():
+    settings = settings_with(OPENAI_BASE_URL="http://127.0.0.1:9/v1/")
+    assert settings.realtime_calls_url == "http://127.0.0.1:9/v1/realtime/calls"
+
+
+def test_create_app_stops_with_one_line_naming_the_bad_variable():
+    with pytest.raises(SystemExit) as raised:
+        create_app({"ENVIRON": {"SECRET_KEY": "s", "OPENAI_REALTIME_VOICE": "nova"}})
+    assert str(raised.value).startswith("Configuration error: OPENAI_REALTIME_VOICE='nova'")
