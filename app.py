@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from api_errors import NOT_SIGNED_IN, ApiError
 from config import ConfigError, load_settings
+from database import init_database
 from extensions import csrf, limiter
 from openai_client import OpenAIClient
 from security import init_security
@@ -50,6 +51,7 @@ def create_app(test_config=None):
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 
     app.extensions["openai_client"] = OpenAIClient(settings)
+    init_database(app, settings.database_url)
     csrf.init_app(app)
     limiter.init_app(app)
     init_security(app, settings)

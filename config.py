@@ -54,6 +54,7 @@ class Settings:
     mint_rate_limit: str
     login_rate_limit: str
     ratelimit_storage_uri: str
+    database_url: str | None
     sandbox: bool
     debug: bool
     warnings: tuple = field(default=())
@@ -185,6 +186,13 @@ def _rate_limit(environ, name, default):
     return value
 
 
+def _database_url(environ):
+    value = _text(environ, "DATABASE_URL")
+    if value is not None and not re.match(r"^[a-z][a-z0-9+]*://", value):
+        raise ConfigError("DATABASE_URL", value, "an SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db")
+    return value
+
+
 def load_settings(environ):
     """Builds Settings from a mapping of environment variables, or raises ConfigError."""
     debug = _flag(environ, "FLASK_DEBUG", False)
@@ -233,6 +241,7 @@ def load_settings(environ):
         mint_rate_limit=_rate_limit(environ, "MINT_RATE_LIMIT", "20 per minute"),
         login_rate_limit=_rate_limit(environ, "LOGIN_RATE_LIMIT", "10 per minute"),
         ratelimit_storage_uri=storage,
+        database_url=_database_url(environ),
         sandbox=_flag(environ, "OPENAI_SANDBOX", False),
         debug=debug,
         warnings=warnings,

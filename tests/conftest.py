@@ -27,8 +27,9 @@ def admins_file(tmp_path):
 
 
 @pytest.fixture
-def base_env(admins_file):
+def base_env(admins_file, tmp_path):
     return {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'console.db'}",
         "SECRET_KEY": "test-secret-key",
         "FORCE_HTTPS": "0",
         "OPENAI_API_KEY": API_KEY,
