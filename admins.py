@@ -16,7 +16,23 @@ class AdminFileError(ValueError):
     pass
 
 
+_cache = {}  # path -> (modification time, size, entries): every request looks its admin up
+
+
 def _read(path):
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    cached = _cache.get(path)
+    if cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+        return dict(cached[2])
+    entries = _parse(path)
+    _cache[path] = (stat.st_mtime_ns, stat.st_size, entries)
+    return dict(entries)
+
+
+def _parse(path):
     try:
         with open(path, encoding="utf-8") as lines:
             entries = {}

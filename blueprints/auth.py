@@ -5,7 +5,7 @@ import getpass
 import sys
 
 import click
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from admins import AdminFileError, add_admin, admin_names, remove_admin, verify_admin
 from api_errors import NOT_SIGNED_IN
@@ -14,11 +14,23 @@ from extensions import current_settings, limiter
 bp = Blueprint("auth", __name__, cli_group="admin")
 
 
+def _known_admins():
+    path = current_settings().admin_users_file
+    try:
+        return admin_names(path)
+    except AdminFileError as error:
+        # Nobody is let in until the file is fixed; the login page says why.
+        current_app.logger.error("admin file unreadable: %s", error)
+        g.admin_file_error = str(error)
+        return []
+
+
 @bp.before_app_request
 def load_signed_in_admin():
     name = session.get("admin")
+    known = _known_admins()
     # An admin removed from the file is signed out at their next request.
-    g.admin = name if name and name in admin_names(current_settings().admin_users_file) else None
+    g.admin = name if name in known else None
 
 
 def login_required(view):
@@ -51,6 +63,9 @@ def _login_limit():
 @limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "unknown")
 def login():
     username = request.form.get("username", "").strip()
+    if g.get("admin_file_error"):
+        flash(f"Sign-in is unavailable until the admin file is fixed: {g.admin_file_error}", "error")
+        return render_template("auth/login.html", username=username), 503
     if request.method == "POST":
         if verify_admin(current_settings().admin_users_file, username, request.form.get("password", "")):
             session.clear()
@@ -58,7 +73,7 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or url_for("realtime.voice_page"))
         flash("Wrong username or password.", "error")
         return render_template("auth/login.html", username=username), 401
-    if not admin_names(current_settings().admin_users_file):
+    if not _known_admins():
         flash("No admin exists yet. Create one with: flask admin add NAME", "error")
     return render_template("auth/login.html", username=username)
 

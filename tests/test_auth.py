@@ -149,3 +149,12 @@ def test_an_existing_admin_gets_a_new_password(admins_file):
 def test_the_app_runs_without_an_admins_file(tmp_path):
     app = create_app({"ENVIRON": {"SECRET_KEY": "s", "FORCE_HTTPS": "0", "ADMIN_USERS_FILE": str(tmp_path / "x" / "a.txt")}})
     assert app.test_client().get("/login").status_code == 200
+
+
+def test_a_malformed_admin_file_refuses_sign_in_and_says_which_line(make_app, tmp_path):
+    path = tmp_path / "broken.txt"
+    path.write_text("alice-without-a-hash\n")
+    client = make_app(ADMIN_USERS_FILE=str(path)).test_client()
+    response = client.get("/login")
+    assert response.status_code == 503
+    assert "line 1" in response.get_data(as_text=True)
