@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test system-packages clean
+.PHONY: run test system-packages clean bench soak
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ system-packages:
 
 test: system-packages $(VENV)/.test-installed
 	$(PY) -m pytest
+
+# Performance figures (README "Performance and reliability"); wrk is optional but makes the load generator cheap.
+bench: $(VENV)/.test-installed
+	$(PY) bench/bench_mint.py --alternatives
+	$(PY) bench/startup.py
+
+soak: $(VENV)/.test-installed
+	$(PY) bench/soak.py --minutes 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -25,15 +25,12 @@ def client_secret_response(value=MINTED_SECRET, voice="alloy", model="gpt-realti
             "audio": {
                 "input": {
                     "format": {"type": "audio/pcm", "rate": 24000},
-                    "transcription": None,
-                    "noise_reduction": None,
                     "turn_detection": {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
                                        "silence_duration_ms": 200, "idle_timeout_ms": None,
                                        "create_response": True, "interrupt_response": True},
                 },
                 "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": voice, "speed": 1.0},
             },
-            "include": None,
         },
     }
 

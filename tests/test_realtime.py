@@ -20,9 +20,9 @@ def sent_json(mock, index=0):
     return json.loads(mock.calls[index].request.body)
 
 
-def mint(admin, openai_mock, body=None, **upstream):
+def mint(admin, openai_mock, overrides=None, **upstream):
     openai_mock.post(MINT_URL, **(upstream or {"json": client_secret_response()}))
-    return admin.post(MINT_PATH, json=body) if body is not None else admin.post(MINT_PATH)
+    return admin.post(MINT_PATH, json=overrides) if overrides is not None else admin.post(MINT_PATH)
 
 
 def test_mint_answers_the_original_envelope(admin, openai_mock):
@@ -58,7 +58,7 @@ def test_mint_sends_the_ga_request(admin, openai_mock):
 
 
 def test_mint_never_sends_the_beta_header_or_a_workflow(admin, openai_mock):
-    mint(admin, openai_mock, body={"voice": "marin", "instructions": "Be brief."})
+    mint(admin, openai_mock, overrides={"voice": "marin", "instructions": "Be brief."})
     request = openai_mock.calls[0].request
     assert "OpenAI-Beta" not in request.headers
     assert "workflow" not in request.body.decode()
@@ -105,7 +105,7 @@ def test_the_mocked_answers_follow_the_spec():
 
 
 def test_the_admin_may_override_voice_and_instructions(admin, openai_mock):
-    response = mint(admin, openai_mock, body={"voice": "cedar", "instructions": "Answer in French."})
+    response = mint(admin, openai_mock, overrides={"voice": "cedar", "instructions": "Answer in French."})
     assert response.get_json()["data"]["voice"] == "cedar"
     session = sent_json(openai_mock)["session"]
     assert session["audio"]["output"]["voice"] == "cedar"
@@ -139,7 +139,7 @@ def test_a_body_that_is_not_json_answers_400(admin, openai_mock):
 
 
 def test_instructions_of_exactly_10000_characters_are_accepted(admin, openai_mock):
-    assert mint(admin, openai_mock, body={"instructions": "x" * 10_000}).status_code == 200
+    assert mint(admin, openai_mock, overrides={"instructions": "x" * 10_000}).status_code == 200
 
 
 def test_ice_servers_are_handed_to_the_browser(make_app, openai_mock):
@@ -214,7 +214,7 @@ def test_an_upstream_429_passes_retry_after_on(admin, openai_mock, monkeypatch):
 def test_an_upstream_timeout_answers_504(admin, openai_mock):
     import requests
 
-    response = mint(admin, openai_mock, body=None, **{"body": requests.exceptions.ReadTimeout("slow")})
+    response = mint(admin, openai_mock, body=requests.exceptions.ReadTimeout("slow"))
     assert response.status_code == 504
     assert response.get_json()["code"] == "upstream_timeout"
 
