@@ -1,6 +1,5 @@
 """The application factory: settings, extensions, security headers, blueprints and error handlers."""
 
-import logging
 import os
 import secrets
 import time
@@ -10,11 +9,14 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+import activity  # noqa: F401 - defines its tables on database.metadata before init_database creates them
 from api_errors import NOT_SIGNED_IN, ApiError
 from config import ConfigError, load_settings
+from chatkit_server import init_chat_server
 from database import init_database
 from extensions import csrf, limiter
 from openai_client import OpenAIClient
+from logging_setup import configure_logging, init_request_ids
 from security import init_security
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -44,30 +46,40 @@ def create_app(test_config=None):
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
     app.config.update(test_config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     for warning in settings.warnings:
         app.logger.warning(warning)
     if not settings.openai_api_key:
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 
     app.extensions["openai_client"] = OpenAIClient(settings)
-    init_database(app, settings.database_url)
+    engine = init_database(app, settings.database_url)
+    init_chat_server(app, settings, engine)
     csrf.init_app(app)
     limiter.init_app(app)
     init_security(app, settings)
+    init_request_ids(app)
 
     from blueprints import auth, chatkit, realtime
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(realtime.bp)
     app.register_blueprint(chatkit.bp)
+    from blueprints import activity, status
+
+    app.register_blueprint(activity.bp)
+    app.register_blueprint(status.bp)
+    from blueprints import health
+
+    app.register_blueprint(health.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
     _register_error_handlers(app)
     return app
 
 
 def _wants_json():
-    return request.path.startswith("/api/")
+    # /chatkit is the ChatKit widget's API endpoint (its path is what the widget's api.url names).
+    return request.path.startswith("/api/") or request.path == "/chatkit"
 
 
 def _api_error_response(error):

@@ -1,9 +1,11 @@
 """The database: one SQLAlchemy engine from DATABASE_URL (SQLite under instance/ by default), tables created at start-up."""
 
 import os
+import time
 
 from flask import current_app
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 # Every module that stores something defines its tables on this metadata (SQLAlchemy Core, no ORM).
 metadata = MetaData()
@@ -27,9 +29,22 @@ def init_database(app, database_url):
             connection.execute("PRAGMA busy_timeout=15000")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    _create_tables(engine)
     app.extensions["database"] = engine
     return engine
+
+
+def _create_tables(engine, attempts=4):
+    # gunicorn's workers (and several instances) start at once: all see a table missing, one creates it and
+    # the others fail with "already exists". Trying again finds it there.
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def database():

@@ -1,4 +1,4 @@
-"""Facts about OpenAI's Realtime API that both the app and the sandbox rely on (see ../shared/openai-api.md)."""
+"""Facts about OpenAI's Realtime API and chat models that the app and the sandbox rely on (see ../shared/openai-api.md)."""
 
 import re
 
@@ -49,4 +49,29 @@ def deprecation_of(model):
         # The name itself or one of its dated snapshots, but not a newer family such as gpt-realtime-2.1.
         if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
             return shutdown, replacement
+    return None
+
+
+# --- Chat (self-hosted ChatKit, Agents SDK over the Responses API) -------------------------------------------
+
+# The Agents SDK's own default (openai-agents 0.24), a current Responses model.
+DEFAULT_CHAT_MODEL = "gpt-5.6-luna"
+
+# Chat models OpenAI has shut down (deprecations page): name prefix -> (shutdown date, replacement).
+RETIRED_CHAT_MODELS = (
+    ("gpt-4.5-preview", "2025-07-14", "gpt-5.5"),
+    ("o1-preview", "2025-07-28", "gpt-5.5"),
+    ("o1-mini", "2025-10-27", "gpt-5.4-mini"),
+    ("codex-mini-latest", "2026-01-16", "gpt-5.5"),
+    ("chatgpt-4o-latest", "2026-02-17", "gpt-5.3-chat-latest"),
+)
+
+
+def chat_model_problem(model):
+    """Why `model` cannot answer a ChatKit thread through the Responses API, or None when it can."""
+    for prefix, shutdown, replacement in RETIRED_CHAT_MODELS:
+        if model.startswith(prefix):
+            return f"this model was shut down on {shutdown}; use {replacement} (default {DEFAULT_CHAT_MODEL})"
+    if retirement_of(model) or deprecation_of(model) or "realtime" in model or "transcribe" in model or "tts" in model:
+        return f"a speech model cannot answer text chat; use a text model such as {DEFAULT_CHAT_MODEL}"
     return None

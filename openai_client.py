@@ -11,6 +11,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from api_errors import ApiError
+from logging_setup import current_request_id
+from metrics import observe_upstream
 
 log = logging.getLogger(__name__)
 
@@ -170,18 +172,65 @@ class OpenAIClient:
             latency_ms=reply.latency_ms,
         )
 
+    def check_reachable(self, timeout):
+        """(ok, detail) for the readiness probe: any HTTP answer from OPENAI_BASE_URL within `timeout` counts,
+        except a refused API key or a server error. Lists models, which costs nothing."""
+        try:
+            response = self.session.get(
+                f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.settings.openai_api_key}"},
+                timeout=(min(timeout, self.timeout[0]), timeout), stream=True,
+            )
+            response.close()
+        except requests.exceptions.RequestException as error:
+            return False, f"OpenAI unreachable at {self.base_url} ({_describe(error)})"
+        if response.status_code in (401, 403):
+            return False, f"OpenAI rejected the API key (HTTP {response.status_code}): check OPENAI_API_KEY"
+        if response.status_code >= 500:
+            return False, f"OpenAI answered HTTP {response.status_code}"
+        return True, f"OpenAI answered HTTP {response.status_code}"
+
+    def list_chatkit_page(self, path, params):
+        """One page of a hosted ChatKit list (`/chatkit/threads`, `/chatkit/threads/{id}/items`), for
+        `flask chatkit export-hosted`; answers OpenAI's list object {data, has_more, last_id}."""
+        failure = "Failed to read hosted ChatKit threads"
+        headers = {"Authorization": f"Bearer {self.settings.openai_api_key}", "OpenAI-Beta": "chatkit_beta=v1"}
+        started = time.perf_counter()
+        try:
+            response = self.session.get(
+                f"{self.base_url}{path}", headers=headers, params=params, timeout=self.timeout, stream=True
+            )
+            body = _read_limited(response)
+        except _OversizedBody:
+            raise UpstreamError(502, "invalid_upstream_response", f"{failure}: the page was over 1 MiB") from None
+        except requests.exceptions.RequestException as error:
+            raise UpstreamError(
+                502, "upstream_unreachable", f"{failure}: could not reach OpenAI at {self.base_url} ({_describe(error)})."
+            ) from None
+        request_id = response.headers.get("x-request-id")
+        log.info("openai GET %s -> %d (x-request-id %s)", path, response.status_code, request_id)
+        if response.status_code >= 400:
+            raise _error_for(response, body, failure, request_id)
+        reply = _Reply(response.status_code, body, response.headers, request_id, (time.perf_counter() - started) * 1000)
+        return self._json(reply, failure)
+
     # --- plumbing --------------------------------------------------------------------------------
 
     def _post(self, path, failure, *, headers, **kwargs):
         url = f"{self.base_url}{path}"
         headers = {"Authorization": f"Bearer {self.settings.openai_api_key}", **headers}
+        request_id = current_request_id()
+        if request_id:
+            # OpenAI logs it beside its own x-request-id, so one id finds a mint in both sides' logs.
+            headers["X-Client-Request-Id"] = request_id
         started = time.perf_counter()
         for attempt in range(MAX_RETRIES + 1):
             last_attempt = attempt == MAX_RETRIES
+            attempt_started = time.perf_counter()
             try:
                 response = self.session.post(url, headers=headers, timeout=self.timeout, stream=True, **kwargs)
                 body = _read_limited(response)
             except requests.exceptions.ReadTimeout:
+                observe_upstream(path, "timeout", time.perf_counter() - attempt_started)
                 log.warning("openai POST %s timed out after %.1f s", path, time.perf_counter() - started)
                 raise UpstreamError(
                     504, "upstream_timeout",
@@ -194,6 +243,7 @@ class OpenAIClient:
                     f"{failure}: OpenAI's response was larger than {MAX_UPSTREAM_BODY_BYTES // 1024} KiB",
                 ) from None
             except requests.exceptions.RequestException as error:
+                observe_upstream(path, "unreachable", time.perf_counter() - attempt_started)
                 log.warning("openai POST %s failed (attempt %d): %s: %s", path, attempt + 1, type(error).__name__, error)
                 if not last_attempt:
                     time.sleep(RETRY_BACKOFF_SECONDS[attempt])
@@ -204,6 +254,7 @@ class OpenAIClient:
                     "Check the server's network and OPENAI_BASE_URL.",
                 ) from None
             latency_ms = (time.perf_counter() - started) * 1000
+            observe_upstream(path, response.status_code, time.perf_counter() - attempt_started)
             request_id = response.headers.get("x-request-id")
             log.info("openai POST %s -> %d in %.0f ms (x-request-id %s)", path, response.status_code, latency_ms, request_id)
             if response.status_code == 429 or response.status_code >= 500:

@@ -6,6 +6,7 @@ from api_errors import bad_request, not_configured
 from config import ConfigError, check_realtime_voice
 from openai_catalog import MAX_INSTRUCTIONS_CHARS
 from openai_client import realtime_session_config
+from turn import ice_servers_for
 
 OVERRIDE_FIELDS = ("voice", "instructions")
 MAX_SDP_BYTES = 64 * 1024
@@ -63,10 +64,17 @@ def _require_key(settings):
 
 
 def mint_for_admin(settings, client, admin, overrides):
-    """Mints a client secret and answers the original envelope's data."""
+    """Mints a client secret; returns (the original envelope's data, the MintedSecret for the activity record)."""
     _require_key(settings)
     session = realtime_session_config(settings, **overrides)
     minted = client.mint_realtime_secret(session, safety_identifier=stable_admin_id(admin))
+    data = minted_envelope_data(settings, session, minted)
+    # Fresh TURN credentials with every secret (TURN_SHARED_SECRET), never a static TURN password.
+    data["iceServers"] = ice_servers_for(settings, stable_admin_id(admin))
+    return data, minted
+
+
+def minted_envelope_data(settings, session, minted):
     return {
         "token": {"value": minted.value, "expires_at": minted.expires_at},
         "sessionId": minted.session_id,

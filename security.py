@@ -1,8 +1,9 @@
-"""HTTPS, HSTS, the content security policy and other security headers (Flask-Talisman)."""
+"""HTTPS, HSTS, the content security policy and other security headers (Flask-Talisman), and ProxyFix."""
 
 from urllib.parse import urlparse
 
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CHATKIT_CDN = "https://cdn.platform.openai.com"
 HSTS_MAX_AGE = 365 * 24 * 3600
@@ -22,6 +23,7 @@ def content_security_policy(settings):
         "connect-src": connect,
         "style-src": "'self'",
         "img-src": ["'self'", "data:"],
+        # The remote voice arrives as a MediaStream on an <audio> element.
         "media-src": ["'self'", "blob:", "mediastream:"],
         "object-src": "'none'",
         "base-uri": "'self'",
@@ -30,9 +32,35 @@ def content_security_policy(settings):
     }
 
 
+def plain_http_allowed(view):
+    """Marks a view (health probes, metrics scrapes) that load balancers and Prometheus reach over plain
+    HTTP on the app's own port: it is never redirected to HTTPS. Talisman reads this attribute per view."""
+    view.talisman_view_options = {"force_https": False}
+    return view
+
+
+def _without_forwarded_proto(wsgi_app):
+    """Talisman believes X-Forwarded-Proto on its own; with no trusted proxy that would be the client's word."""
+
+    def app(environ, start_response):
+        environ.pop("HTTP_X_FORWARDED_PROTO", None)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_security(app, settings):
+    if settings.trusted_proxies:
+        # Each trusted proxy appends one X-Forwarded-For entry and sets the scheme; trusting more than stand
+        # in front would let a client forge its address (rate limits) or claim HTTPS.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
+    else:
+        app.wsgi_app = _without_forwarded_proto(app.wsgi_app)
     Talisman(
         app,
+        # Talisman also stands aside whenever app.debug is on, so `flask run --debug` on
+        # http://localhost keeps working (localhost is a secure context: the microphone works there).
         force_https=settings.force_https,
         force_https_permanent=True,
         strict_transport_security=settings.force_https,

@@ -1,19 +1,119 @@
-"""The chat page and ChatKit session minting for the hosted workflow."""
+"""The chat page, ChatKit session minting for the hosted workflow, and the self-hosted /chatkit endpoint."""
 
-from flask import Blueprint, g, jsonify, render_template, request
+import functools
+import ipaddress
 
-from api_errors import bad_request, not_configured
+import click
+from flask import Blueprint, Response, g, jsonify, render_template, request
+
+from activity import recorded_mint
+from api_errors import NOT_SIGNED_IN, ApiError, bad_request, not_configured
 from blueprints.auth import login_required
+from chatkit_server import add_transcripts, chat_server, current_chat_thread, process_chatkit_request
+from chatkit_server.transcripts import TranscriptEntry, valid_entry_id
 from extensions import current_settings, mint_limit, openai_client
 from realtime_sessions import stable_admin_id
 
 bp = Blueprint("chatkit", __name__)
 
+# Any non-empty domain key is accepted on localhost; elsewhere the widget needs the real one (README "Chat").
+LOCALHOST_DOMAIN_KEY = "domain_pk_localhost_dev"
+MAX_TRANSCRIPT_ENTRIES = 200
+MAX_TRANSCRIPT_CHARS = 10_000
+
+
+def is_local_host(host):
+    """localhost, *.localhost or a loopback address, with or without a port (the Host header)."""
+    name = host[1:].split("]")[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
 
 @bp.get("/admin/chat")
 @login_required
 def chat_page():
-    return render_template("chatkit/chat.html", settings=current_settings())
+    settings = current_settings()
+    self_hosted = settings.chatkit_mode == "self-hosted"
+    domain_key = settings.chatkit_domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
+    current_thread = current_chat_thread(g.admin) if self_hosted else None
+    return render_template(
+        "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
+        current_thread=current_thread,
+    )
+
+
+def _chatkit_admin_required(view):
+    """The widget's endpoint answers JSON: 401 when signed out, never a redirect to the login page."""
+
+    @functools.wraps(view)
+    def guarded(**kwargs):
+        if g.admin is None:
+            raise NOT_SIGNED_IN
+        return view(**kwargs)
+
+    return guarded
+
+
+@bp.post("/chatkit")
+@_chatkit_admin_required
+def chatkit_endpoint():
+    settings = current_settings()
+    if settings.chatkit_mode != "self-hosted":
+        raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
+    for variable, why in settings.missing_for_chat():
+        raise not_configured(variable, why)
+    kind, payload = process_chatkit_request(request.get_data(), g.admin)
+    if kind == "json":
+        return Response(payload, mimetype="application/json")
+    # Streamed as it is produced: no buffering in nginx (X-Accel-Buffering) or in any cache.
+    return Response(
+        payload, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
+
+
+@bp.post("/api/v1/chat/voice-transcript")
+@login_required
+def add_voice_transcript():
+    """Adds a voice session's transcript lines to the admin's current chat thread (no model turn)."""
+    settings = current_settings()
+    if settings.chatkit_mode != "self-hosted":
+        raise ApiError(
+            409, "not_self_hosted",
+            "Voice transcripts go into the chat thread only in self-hosted mode (CHATKIT_MODE=self-hosted); "
+            "hosted ChatKit threads cannot be written by this server.",
+        )
+    thread_id, entries = _transcript_request(request.get_json(silent=True))
+    thread_id, added = add_transcripts(g.admin, entries, thread_id)
+    return jsonify({"status": "success", "data": {"threadId": thread_id, "added": added}})
+
+
+def _transcript_request(body):
+    example = '{"threadId": null, "entries": [{"role": "user", "text": "...", "id": "item_123"}]}'
+    if not isinstance(body, dict) or set(body) - {"threadId", "entries"}:
+        raise bad_request(f"The body must be a JSON object like {example}.")
+    thread_id = body.get("threadId")
+    if thread_id is not None and not valid_entry_id(thread_id):
+        raise bad_request("threadId must be a thread id such as thr_1a2b3c4d, or null for the current thread.")
+    raw_entries = body.get("entries")
+    if not isinstance(raw_entries, list) or not 1 <= len(raw_entries) <= MAX_TRANSCRIPT_ENTRIES:
+        raise bad_request(f"entries must be a list of 1 to {MAX_TRANSCRIPT_ENTRIES} transcript lines, e.g. {example}.")
+    entries = []
+    for index, raw in enumerate(raw_entries):
+        if not isinstance(raw, dict) or set(raw) - {"role", "text", "id"}:
+            raise bad_request(f"entries[{index}] must be an object with role, text and an optional id.")
+        if raw.get("role") not in ("user", "assistant"):
+            raise bad_request(f"entries[{index}].role must be user (the admin's speech) or assistant (the voice agent).")
+        text = raw.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TRANSCRIPT_CHARS:
+            raise bad_request(f"entries[{index}].text must be non-empty text of at most {MAX_TRANSCRIPT_CHARS:,} characters.")
+        if raw.get("id") is not None and not valid_entry_id(raw["id"]):
+            raise bad_request(f"entries[{index}].id must be 1-64 letters, digits, _ or - (e.g. the Realtime item id).")
+        entries.append(TranscriptEntry(raw["role"], text.strip(), raw.get("id")))
+    return thread_id, entries
 
 
 @bp.post("/api/v1/chatkit/session")
@@ -29,11 +129,36 @@ def create_chatkit_session():
     settings = current_settings()
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
+    if not settings.chatkit_agent_id:  # self-hosted mode has no workflow to open a session for
+        raise not_configured("CHATKIT_AGENT_ID", "the ChatKit workflow id (wf_...) from Agent Builder, for hosted mode")
     # ChatKit has no refresh endpoint: a refresh (current given) is simply a new session.
-    minted = openai_client().create_chatkit_session(settings.chatkit_agent_id, stable_admin_id(g.admin))
+    client = openai_client()
+    minted = recorded_mint(
+        "chatkit", g.admin, lambda: client.create_chatkit_session(settings.chatkit_agent_id, stable_admin_id(g.admin))
+    )
     return jsonify(
         {
             "status": "success",
             "data": {"client_secret": minted.client_secret, "expires_at": minted.expires_at, "sessionId": minted.session_id},
         }
+    )
+
+
+@bp.cli.command("export-hosted")
+@click.argument("admin")
+def export_hosted_command(admin):
+    """Copy ADMIN's hosted ChatKit threads into the self-hosted store (run before Agent Builder retires)."""
+    from chatkit_server.export import export_hosted_threads
+
+    settings = current_settings()
+    if not settings.openai_api_key:
+        raise click.ClickException("OPENAI_API_KEY is not set: it must be the key of the workflow's project.")
+    try:
+        # Hosted sessions were opened with this user id for the admin (POST /api/v1/chatkit/session).
+        result = export_hosted_threads(openai_client(), chat_server().store, admin, stable_admin_id(admin))
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Exported {result.threads} thread(s) with {result.messages} message(s) for {admin}; "
+        f"{result.already_here} thread(s) were already here; {result.left_out} item(s) other than messages left out."
     )

@@ -65,7 +65,7 @@ def main():
     if not env.get("OPENAI_API_KEY"):
         sandbox, base_url = start_sandbox()
         env.update(OPENAI_API_KEY="sk-sandbox", OPENAI_BASE_URL=base_url, OPENAI_SANDBOX="1")
-        env.setdefault("CHATKIT_AGENT_ID", "wf_sandbox")
+        # No workflow: chat runs self-hosted, its agent answered by the sandbox's POST /v1/responses.
         print("OPENAI_API_KEY is not set: using the local Realtime sandbox instead of OpenAI.")
     admins_file = env.get("ADMIN_USERS_FILE") or str(INSTANCE / "admins.txt")
     ensure_dev_admin(admins_file)

@@ -103,3 +103,9 @@ def openai_mock():
 def captured_logs(caplog):
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+def pytest_collection_modifyitems(items):
+    # Browser tests run last: Playwright's sync API keeps an event loop running in the main thread until its
+    # session-scoped fixture ends, and asyncio.run() in any test after it would refuse to start.
+    items.sort(key=lambda item: "e2e" in item.path.parts)

@@ -62,6 +62,15 @@ def assert_no_key_anywhere(response, captured_logs):
     assert API_KEY not in captured_logs.text
 
 
+def assert_recorded_failure(app, kind, code):
+    """The activity record holds the failure, with its code, so the admin can see it on the activity page."""
+    import activity
+
+    with app.app_context():
+        last = activity.last_mint("alice")
+    assert (last["kind"], last["outcome"], last["error_code"]) == (kind, "error", code)
+
+
 def assert_recovers(admin, standin, path=MINT):
     """The same app serves a good request right after the fault: no poisoned pool, no stuck worker."""
     standin.behaviour = Behaviour()
@@ -93,12 +102,13 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_mint_fault_gives_documented_error_within_budget(fault, admin, standin, captured_logs):
+def test_mint_fault_gives_documented_error_within_budget(fault, app, admin, standin, captured_logs):
     behaviour, status, code, parts, attempts = FAULTS[fault]
     standin.behaviour = behaviour
     before = standin.stats.requests
     response, elapsed = timed(admin, MINT)
     assert_error(response, status, code, *parts)
+    assert_recorded_failure(app, "realtime", code)
     assert standin.stats.requests - before == attempts, "retried the wrong number of times"
     assert elapsed < RETRY_BUDGET_SECONDS
     if fault == "timeout":
@@ -143,10 +153,11 @@ def test_answer_just_under_the_timeout_succeeds(admin, standin):
     ],
     ids=lambda value: value.fault if isinstance(value, Behaviour) else None,
 )
-def test_relay_and_chatkit_faults(path, behaviour, status, code, part, admin, standin, captured_logs):
+def test_relay_and_chatkit_faults(path, behaviour, status, code, part, app, admin, standin, captured_logs):
     standin.behaviour = behaviour
     response, elapsed = timed(admin, path)
     assert_error(response, status, code, part)
+    assert_recorded_failure(app, "relay" if path == RELAY else "chatkit", code)
     assert elapsed < RETRY_BUDGET_SECONDS
     assert_no_key_anywhere(response, captured_logs)
     assert_recovers(admin, standin, path)

@@ -1,0 +1,112 @@
+"""Self-hosted ChatKit (CHATKIT_MODE=self-hosted): our own /chatkit endpoint built with openai-chatkit and the
+OpenAI Agents SDK, its store in the project's database, and one background event loop per worker process.
+
+openai-chatkit and openai-agents take about a second to import, so they load on the first chat request, not at
+start-up (README "Performance and reliability", start-up time); only the tables are defined up front.
+"""
+
+import threading
+
+from flask import current_app
+
+from api_errors import ApiError, bad_request
+from chatkit_server.loop import BackgroundLoop
+from chatkit_server.tables import current_thread_id, items_table, threads_table
+
+# One per worker process, shared by every app the process builds (tests build many).
+background_loop = BackgroundLoop()
+_build_lock = threading.Lock()
+
+
+class ChatServerSlot:
+    """Builds the ChatKit server on first use. `model` replaces the agent's model (tests: a scripted one)."""
+
+    def __init__(self, settings, engine, model=None):
+        self.settings, self.engine, self.model = settings, engine, model
+        self._server = None
+
+    def get(self):
+        with _build_lock:
+            if self._server is None:
+                from chatkit_server.agent import build_model
+                from chatkit_server.server import ConsoleChatKitServer
+                from chatkit_server.store import DatabaseStore
+
+                model = self.model or build_model(self.settings)
+                self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model)
+            return self._server
+
+
+def init_chat_server(app, settings, engine):
+    """Creates the store's tables; the server itself is built on first use. The Flask config key
+    CHATKIT_AGENT_MODEL (an agents Model) replaces the real model: tests plug in a scripted one, never the network."""
+    from database import metadata
+
+    metadata.create_all(engine, tables=[threads_table, items_table])
+    app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"))
+    if settings.chatkit_mode == "self-hosted" and not app.testing:
+        # Import the libraries in the background, so the first message does not wait for them.
+        threading.Thread(target=_import_chat_libraries, name="chatkit-import", daemon=True).start()
+
+
+def _import_chat_libraries():
+    import chatkit_server.server  # noqa: F401
+
+
+def chat_server():
+    return current_app.extensions["chatkit_server"].get()
+
+
+def current_chat_thread(admin):
+    """The admin's most recently active self-hosted thread id, or None (no ChatKit import needed)."""
+    return current_thread_id(current_app.extensions["chatkit_server"].engine, admin)
+
+
+def not_found(what):
+    return ApiError(404, "not_found", f"{what} does not exist or belongs to another admin.")
+
+
+def process_chatkit_request(body, admin):
+    """Runs one ChatKit request for `admin`. Returns ("json", bytes) or ("stream", generator of SSE bytes); the
+    stream's first chunk is already computed, so a bad thread id raises here (as ApiError) rather than mid-stream."""
+    from chatkit.store import NotFoundError
+    from pydantic import ValidationError
+
+    from chatkit_server.server import is_streaming
+    from chatkit_server.store import ChatContext
+
+    server = chat_server()
+    try:
+        result = background_loop.run(server.process(body, ChatContext(admin)))
+        if not is_streaming(result):
+            return "json", result.json
+        chunks = background_loop.stream(result)
+        try:
+            first = next(chunks)
+        except StopIteration:
+            return "stream", iter(())
+    except ValidationError as error:
+        raise bad_request(f"Not a ChatKit request: {error.errors()[0].get('msg', 'invalid body')}.") from None
+    except NotFoundError as error:
+        raise not_found(str(error).removesuffix(" not found")) from None
+    return "stream", _prepend(first, chunks)
+
+
+def add_transcripts(admin, entries, thread_id=None):
+    """Writes voice transcript entries into the admin's thread (chatkit_server.server.add_voice_transcripts)."""
+    from chatkit.store import NotFoundError
+
+    from chatkit_server.server import add_voice_transcripts
+
+    try:
+        return add_voice_transcripts(chat_server().store, admin, entries, thread_id)
+    except NotFoundError:
+        raise not_found(f"Thread {thread_id}") from None
+
+
+def _prepend(first, rest):
+    try:
+        yield first
+        yield from rest
+    finally:
+        rest.close()  # a closed response (client gone) cancels the run on the loop

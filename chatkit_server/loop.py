@@ -1,0 +1,90 @@
+"""One long-lived asyncio loop per worker process, and a bridge from its async iterators to plain generators.
+
+Flask views are synchronous. Running each request in its own `asyncio.run` would give every request a new loop,
+and the async OpenAI client the Agents SDK caches (its connection pool) is bound to the loop that created it, so
+the second request would fail. Instead one daemon thread runs one loop for the whole process; views submit
+coroutines to it and read streamed chunks back through a thread-safe queue.
+"""
+
+import asyncio
+import os
+import queue
+import threading
+
+_DONE = object()
+
+
+class BackgroundLoop:
+    """An asyncio loop in a daemon thread; `run` waits for a coroutine, `stream` turns an async iterator into a
+    generator and cancels the producing task when the generator is closed early (the client went away)."""
+
+    def __init__(self, name="chatkit-loop"):
+        self._name = name
+        self._lock = threading.Lock()
+        self._loop = None
+        self._thread = None
+        self._pid = None
+
+    @property
+    def loop(self):
+        with self._lock:
+            # A forked worker (gunicorn preload) inherits the object but not the thread: start a fresh loop.
+            if self._loop is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever, name=self._name, daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+            return self._loop
+
+    def run(self, coroutine, timeout=None):
+        """Runs `coroutine` on the loop and returns its result (or raises its exception) in the calling thread."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except BaseException:
+            future.cancel()
+            raise
+
+    def stream(self, async_iterable, cancel_timeout=10):
+        """A generator yielding what `async_iterable` yields. Closing the generator early (werkzeug and gunicorn
+        do when the client disconnects) cancels the task on the loop, so the producer sees CancelledError and can
+        record the cancellation; the generator waits (up to `cancel_timeout`) until it has."""
+        # Unbounded: SSE chunks are small and arrive at the model's pace. It also means the pump only ever waits
+        # inside `async_iterable`, so a cancellation always lands there, where ChatKit handles it.
+        chunks = queue.Queue()
+        stopped = threading.Event()
+
+        async def pump():
+            try:
+                async for chunk in async_iterable:
+                    chunks.put_nowait(chunk)
+                chunks.put_nowait(_DONE)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:  # handed to the reading thread, which re-raises it
+                chunks.put_nowait(_Failure(error))
+            finally:
+                stopped.set()
+
+        task_future = asyncio.run_coroutine_threadsafe(pump(), self.loop)
+
+        def generate():
+            try:
+                while True:
+                    chunk = chunks.get()
+                    if chunk is _DONE:
+                        return
+                    if isinstance(chunk, _Failure):
+                        raise chunk.error
+                    yield chunk
+            finally:
+                if not stopped.is_set():
+                    task_future.cancel()
+                    stopped.wait(cancel_timeout)
+
+        return generate()
+
+
+class _Failure:
+    def __init__(self, error):
+        self.error = error

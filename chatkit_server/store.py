@@ -1,0 +1,216 @@
+"""The ChatKit store: threads and items in the project's database, scoped by admin, items kept as JSON blobs.
+
+Items are stored as the JSON ChatKit itself produces (`model_dump_json`), so an upgrade of openai-chatkit that adds
+fields needs no migration. Every query filters by the admin in the request context, so one admin can neither read
+nor overwrite another's threads. SQLAlchemy calls block, so they run in worker threads (`asyncio.to_thread`),
+never on the shared event loop.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from chatkit.store import NotFoundError, Store
+from chatkit.types import Page, ThreadItem, ThreadMetadata
+from pydantic import TypeAdapter
+from sqlalchemy import delete, func, insert, select, update
+
+from chatkit_server.tables import current_thread_id, items_table, threads_table
+
+_thread_item = TypeAdapter(ThreadItem)
+
+
+@dataclass(frozen=True)
+class ChatContext:
+    """What the store and the agent know about the request: whose threads these are."""
+
+    admin: str
+
+
+def _thread_json(thread):
+    # process() may hand us a full Thread (with items); only the metadata belongs in the threads table.
+    return ThreadMetadata.model_validate(thread.model_dump(exclude={"items"})).model_dump_json()
+
+
+class DatabaseStore(Store[ChatContext]):
+    """chatkit.store.Store over SQLAlchemy Core; `engine` is the app's engine (database.database())."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    # --- synchronous core, run in threads -------------------------------------------------------------------
+
+    def _thread_row(self, connection, thread_id, admin):
+        row = connection.execute(
+            select(threads_table.c.position, threads_table.c.body).where(
+                threads_table.c.id == thread_id, threads_table.c.admin == admin
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"Thread {thread_id} not found")
+        return row
+
+    def load_thread_sync(self, thread_id, admin):
+        with self.engine.connect() as connection:
+            return ThreadMetadata.model_validate_json(self._thread_row(connection, thread_id, admin).body)
+
+    def save_thread_sync(self, thread, admin):
+        body = _thread_json(thread)
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(threads_table)
+                .where(threads_table.c.id == thread.id, threads_table.c.admin == admin)
+                .values(body=body, updated_at=time.time())
+            ).rowcount
+            if not changed:
+                # An id owned by another admin fails the unique constraint instead of being taken over.
+                connection.execute(
+                    insert(threads_table).values(id=thread.id, admin=admin, body=body, updated_at=time.time())
+                )
+
+    def load_threads_sync(self, limit, after, order, admin):
+        descending = order == "desc"
+        query = select(threads_table.c.body, threads_table.c.id).where(threads_table.c.admin == admin)
+        with self.engine.connect() as connection:
+            if after:
+                position = self._thread_row(connection, after, admin).position
+                query = query.where(
+                    threads_table.c.position < position if descending else threads_table.c.position > position
+                )
+            order_by = threads_table.c.position.desc() if descending else threads_table.c.position.asc()
+            rows = connection.execute(query.order_by(order_by).limit(limit + 1)).all()
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            data=[ThreadMetadata.model_validate_json(row.body) for row in rows],
+            has_more=has_more,
+            after=rows[-1].id if has_more and rows else None,
+        )
+
+    def current_thread_id_sync(self, admin):
+        """The admin's most recently changed thread, or None."""
+        return current_thread_id(self.engine, admin)
+
+    def delete_thread_sync(self, thread_id, admin):
+        with self.engine.begin() as connection:
+            self._thread_row(connection, thread_id, admin)
+            connection.execute(
+                delete(items_table).where(items_table.c.thread_id == thread_id, items_table.c.admin == admin)
+            )
+            connection.execute(
+                delete(threads_table).where(threads_table.c.id == thread_id, threads_table.c.admin == admin)
+            )
+
+    def load_thread_items_sync(self, thread_id, after, limit, order, admin):
+        descending = order == "desc"
+        with self.engine.connect() as connection:
+            self._thread_row(connection, thread_id, admin)
+            query = select(items_table.c.id, items_table.c.body).where(
+                items_table.c.thread_id == thread_id, items_table.c.admin == admin
+            )
+            if after:
+                position = connection.execute(
+                    select(items_table.c.position).where(
+                        items_table.c.thread_id == thread_id, items_table.c.id == after, items_table.c.admin == admin
+                    )
+                ).scalar()
+                if position is None:
+                    raise NotFoundError(f"Item {after} not found in thread {thread_id}")
+                query = query.where(items_table.c.position < position if descending else items_table.c.position > position)
+            order_by = items_table.c.position.desc() if descending else items_table.c.position.asc()
+            rows = connection.execute(query.order_by(order_by).limit(limit + 1)).all()
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            data=[_thread_item.validate_json(row.body) for row in rows],
+            has_more=has_more,
+            after=rows[-1].id if has_more and rows else None,
+        )
+
+    def add_thread_item_sync(self, thread_id, item, admin):
+        with self.engine.begin() as connection:
+            self._thread_row(connection, thread_id, admin)
+            connection.execute(
+                insert(items_table).values(
+                    id=item.id, thread_id=thread_id, admin=admin, body=_thread_item.dump_json(item).decode()
+                )
+            )
+            connection.execute(
+                update(threads_table).where(threads_table.c.id == thread_id).values(updated_at=time.time())
+            )
+
+    def save_item_sync(self, thread_id, item, admin):
+        body = _thread_item.dump_json(item).decode()
+        with self.engine.begin() as connection:
+            self._thread_row(connection, thread_id, admin)
+            changed = connection.execute(
+                update(items_table)
+                .where(items_table.c.thread_id == thread_id, items_table.c.id == item.id, items_table.c.admin == admin)
+                .values(body=body)
+            ).rowcount
+            if not changed:
+                connection.execute(insert(items_table).values(id=item.id, thread_id=thread_id, admin=admin, body=body))
+
+    def load_item_sync(self, thread_id, item_id, admin):
+        with self.engine.connect() as connection:
+            body = connection.execute(
+                select(items_table.c.body).where(
+                    items_table.c.thread_id == thread_id, items_table.c.id == item_id, items_table.c.admin == admin
+                )
+            ).scalar()
+        if body is None:
+            raise NotFoundError(f"Item {item_id} not found in thread {thread_id}")
+        return _thread_item.validate_json(body)
+
+    def delete_thread_item_sync(self, thread_id, item_id, admin):
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(items_table).where(
+                    items_table.c.thread_id == thread_id, items_table.c.id == item_id, items_table.c.admin == admin
+                )
+            )
+
+    def count_items_sync(self, thread_id, admin):
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).where(items_table.c.thread_id == thread_id, items_table.c.admin == admin)
+            ).scalar()
+
+    # --- chatkit.store.Store, off the loop ------------------------------------------------------------------
+
+    async def load_thread(self, thread_id, context):
+        return await asyncio.to_thread(self.load_thread_sync, thread_id, context.admin)
+
+    async def save_thread(self, thread, context):
+        await asyncio.to_thread(self.save_thread_sync, thread, context.admin)
+
+    async def load_thread_items(self, thread_id, after, limit, order, context):
+        return await asyncio.to_thread(self.load_thread_items_sync, thread_id, after, limit, order, context.admin)
+
+    async def load_threads(self, limit, after, order, context):
+        return await asyncio.to_thread(self.load_threads_sync, limit, after, order, context.admin)
+
+    async def add_thread_item(self, thread_id, item, context):
+        await asyncio.to_thread(self.add_thread_item_sync, thread_id, item, context.admin)
+
+    async def save_item(self, thread_id, item, context):
+        await asyncio.to_thread(self.save_item_sync, thread_id, item, context.admin)
+
+    async def load_item(self, thread_id, item_id, context):
+        return await asyncio.to_thread(self.load_item_sync, thread_id, item_id, context.admin)
+
+    async def delete_thread(self, thread_id, context):
+        await asyncio.to_thread(self.delete_thread_sync, thread_id, context.admin)
+
+    async def delete_thread_item(self, thread_id, item_id, context):
+        await asyncio.to_thread(self.delete_thread_item_sync, thread_id, item_id, context.admin)
+
+    # Attachments are turned off in the widget (composer.attachments disabled), so nothing is ever stored.
+    async def save_attachment(self, attachment, context):
+        raise NotImplementedError("attachments are not supported")
+
+    async def load_attachment(self, attachment_id, context):
+        raise NotFoundError(f"Attachment {attachment_id} not found: attachments are not supported")
+
+    async def delete_attachment(self, attachment_id, context):
+        raise NotFoundError(f"Attachment {attachment_id} not found: attachments are not supported")

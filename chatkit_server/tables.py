@@ -1,0 +1,37 @@
+"""The self-hosted chat store's tables (SQLAlchemy Core, on the project's metadata), importable without ChatKit."""
+
+from sqlalchemy import Column, Float, Integer, String, Table, Text, UniqueConstraint, select
+
+from database import metadata
+
+threads_table = Table(
+    "chatkit_threads",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),  # creation order, for stable paging
+    Column("id", String(64), nullable=False, unique=True),
+    Column("admin", String(128), nullable=False, index=True),
+    Column("updated_at", Float, nullable=False),  # epoch seconds of the last change: the admin's current thread
+    Column("body", Text, nullable=False),  # ThreadMetadata as ChatKit's JSON
+)
+
+items_table = Table(
+    "chatkit_items",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),  # insertion order within a thread
+    Column("id", String(64), nullable=False),
+    Column("thread_id", String(64), nullable=False, index=True),
+    Column("admin", String(128), nullable=False),
+    Column("body", Text, nullable=False),  # the ThreadItem as ChatKit's JSON
+    UniqueConstraint("thread_id", "id", name="uq_chatkit_items_thread_item"),
+)
+
+
+def current_thread_id(engine, admin):
+    """The admin's most recently changed thread, or None."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(threads_table.c.id)
+            .where(threads_table.c.admin == admin)
+            .order_by(threads_table.c.updated_at.desc(), threads_table.c.position.desc())
+            .limit(1)
+        ).scalar()

@@ -1,0 +1,115 @@
+"""Prometheus metrics: mints, upstream latency, voice connect outcomes and times, active voice sessions.
+
+Under gunicorn every worker is its own process; gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before the
+workers import this module, so prometheus_client writes each value to a file there and /metrics adds the
+workers' files up (prometheus_client's multiprocess mode). Without it (flask run, tests) values live in memory.
+"""
+
+import hmac
+import ipaddress
+import logging
+from datetime import datetime, timedelta, timezone
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+# OpenAI answers a mint in ~100-500 ms; the upper buckets catch retries and timeouts (10 s read timeout).
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Click to "connected" in the browser: ~0.1 s on loopback, a few seconds through TURN on a bad network.
+CONNECT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
+# OpenAI ends a Realtime session after 60 minutes, so a "connected" attempt older than that is over.
+MAX_SESSION = timedelta(minutes=60)
+
+MINTS = Counter("voice_console_mints_total", "Secrets and sessions minted, by kind and outcome", ["kind", "outcome"])
+UPSTREAM_SECONDS = Histogram(
+    "voice_console_upstream_request_seconds", "Time OpenAI took to answer one HTTP request",
+    ["endpoint", "status"], buckets=LATENCY_BUCKETS,
+)
+VOICE_CONNECTS = Counter(
+    "voice_console_voice_connects_total", "Voice connection attempts reported by browsers, by mode and outcome",
+    ["mode", "outcome"],
+)
+CONNECT_SECONDS = Histogram(
+    "voice_console_voice_connect_seconds", "Time from the admin's click to a connected voice session",
+    ["mode"], buckets=CONNECT_BUCKETS,
+)
+
+
+def count_mint(kind, outcome):
+    MINTS.labels(kind=kind, outcome=outcome).inc()
+
+
+def observe_upstream(path, status, seconds):
+    """status: the HTTP status code, or a word (timeout, unreachable) when there was no answer."""
+    UPSTREAM_SECONDS.labels(endpoint=path, status=str(status)).observe(seconds)
+
+
+def count_voice_event(mode, event, connect_ms=None):
+    if event not in ("connected", "failed"):
+        return  # "ended" is neither: the attempt's outcome was already counted
+    VOICE_CONNECTS.labels(mode=mode, outcome=event).inc()
+    if event == "connected" and connect_ms is not None:
+        CONNECT_SECONDS.labels(mode=mode).observe(connect_ms / 1000)
+
+
+class ActiveSessionsCollector:
+    """Active voice sessions, counted from the activity record at scrape time: right across workers and
+    instances, and across restarts, which a per-process gauge would not be."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def collect(self):
+        gauge = GaugeMetricFamily(
+            "voice_console_active_voice_sessions",
+            "Voice sessions connected and not yet ended (browsers report both), over the last 60 minutes",
+        )
+        try:
+            gauge.add_metric([], active_voice_sessions(self.engine))
+        except Exception:  # noqa: BLE001 - a scrape must still answer with the other metrics
+            log.exception("could not count active voice sessions")
+            return
+        yield gauge
+
+
+def active_voice_sessions(engine, now=None):
+    from sqlalchemy import and_, func, select
+
+    from activity import voice_sessions
+
+    since = (now or datetime.now(timezone.utc)) - MAX_SESSION
+    query = select(func.count()).select_from(voice_sessions).where(
+        and_(voice_sessions.c.last_event == "connected", voice_sessions.c.updated_at >= since)
+    )
+    with engine.connect() as connection:
+        return connection.execute(query).scalar_one()
+
+
+def render_metrics(settings, engine):
+    """The Prometheus text exposition: (body, content type)."""
+    if settings.prometheus_multiproc_dir:
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers, path=settings.prometheus_multiproc_dir)
+        body = generate_latest(workers)
+    else:
+        body = generate_latest(REGISTRY)
+    # A fresh registry per scrape, so each app (tests build many) counts from its own database.
+    database_figures = CollectorRegistry()
+    database_figures.register(ActiveSessionsCollector(engine))
+    return body + generate_latest(database_figures), CONTENT_TYPE_LATEST
+
+
+def metrics_allowed(settings, remote_address, authorization):
+    """Prometheus may scrape from an allowed address, or from anywhere with the bearer token."""
+    if settings.metrics_token and authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+            return True
+    try:
+        address = ipaddress.ip_address(remote_address or "")
+    except ValueError:
+        return False
+    return any(address in network for network in settings.metrics_allow)

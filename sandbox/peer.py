@@ -1,0 +1,442 @@
+"""The sandbox's WebRTC peer: answers a Realtime call, listens for speech by energy, and talks back with GA events."""
+
+import asyncio
+import json
+import logging
+import time
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from sandbox.audio import AnswerAudioTrack, answer_audio, frame_level, frame_ms
+from sandbox.session import apply_session_fields, new_id, request_violation
+
+log = logging.getLogger(__name__)
+
+SPEECH_LEVEL = 0.02  # RMS above this (about -34 dBFS) counts as speech, whatever the session's VAD threshold
+MIN_COMMIT_MS = 100  # OpenAI refuses to commit less audio than this
+# Shorter bursts are not speech: Chromium's fake microphone beeps for 60 ms every 500 ms, and those beeps
+# would otherwise keep a turn open forever (gaps under the 500 ms default silence) or end one every beep.
+MIN_SPEECH_MS = 100
+SEMANTIC_SILENCE_MS = {"low": 1000, "medium": 600, "auto": 600, "high": 300}
+CONNECT_DEADLINE_S = 30
+DELTA_INTERVAL_S = 0.03  # pace of transcript deltas: fast enough for tests, visibly streamed in a browser
+# Tokens per second of audio, as OpenAI bills them (input audio 1 per 100 ms, output audio 1 per 50 ms).
+INPUT_AUDIO_TOKENS_PER_S = 10
+OUTPUT_AUDIO_TOKENS_PER_S = 20
+
+
+def _text_tokens(text):
+    return max(1, len(text) // 4) if text else 0
+
+
+def _without_nulls(response):
+    # OpenAI sends status_details and usage as null while a response runs; its published schema has no null there.
+    return {key: value for key, value in response.items() if value is not None}
+
+
+class RealtimePeer:
+    """One call: an aiortc peer connection, its `oai-events` data channel and the conversation state."""
+
+    def __init__(self, call_id, session, *, answer_audio_mode="auto", max_session_seconds=3600, on_closed=None,
+                 on_session_update=None):
+        self.call_id = call_id
+        self.session = session
+        self.created_at = time.time()
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no Google STUN: it stalls answers 5 s
+        self.outbound = AnswerAudioTrack(on_playback_finished=self._playback_finished)
+        self.channel = None
+        self.events_sent = 0
+        self.events_received = 0
+        self._answer_audio_mode = answer_audio_mode
+        self._max_session_seconds = max_session_seconds
+        self._on_closed = on_closed
+        self._on_session_update = on_session_update
+        self._tasks = set()
+        self._closing = None
+        # Earlier turns become input (partly cached) of later ones, as in OpenAI's billing.
+        self._history_text_tokens = 0
+        self._history_audio_tokens = 0
+        self._previous_input_tokens = 0
+        # Input audio buffer and speech detection.
+        self._buffer_ms = 0.0
+        self._buffer_speech_ms = 0.0
+        self._audio_ms = 0.0
+        self._speaking = False
+        self._silence_ms = 0.0
+        self._voiced_run_ms = 0.0
+        self._speech_item_id = None
+        # The response being produced, if any.
+        self._response = None
+        self._response_task = None
+        self._audio_response_id = None
+        self._pending_turn = None  # what the next response.create answers
+
+    # --- signalling ------------------------------------------------------------------------------
+
+    async def answer(self, offer_sdp):
+        """Applies the browser's offer; returns the answer SDP, candidates included (aiortc gathers first)."""
+        self.pc.on("track", self._on_track)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "audio":  # the browser's mic m-line: answer on it, in both directions
+                transceiver.sender.replaceTrack(self.outbound)
+                transceiver.direction = "sendrecv"
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        self._spawn(self._expire_session())
+        self._spawn(self._give_up_unless_connected())
+        return self.pc.localDescription.sdp
+
+    @property
+    def connection_state(self):
+        return self.pc.connectionState
+
+    async def close(self):
+        """Safe to call many times and from the peer's own tasks: every caller waits for the one real close."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self):
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.outbound.stop()
+        await self.pc.close()
+        if self._on_closed:
+            self._on_closed(self)
+
+    def _spawn(self, coroutine):
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_connection_state(self):
+        log.info("call %s: connection %s", self.call_id, self.pc.connectionState)
+        if self.pc.connectionState in ("failed", "closed") and self._closing is None:
+            self._spawn(self.close())
+
+    async def _give_up_unless_connected(self):
+        # A browser that took the answer and vanished would otherwise leave this peer open for good.
+        await asyncio.sleep(CONNECT_DEADLINE_S)
+        if self.pc.connectionState != "connected":
+            self._spawn(self.close())
+
+    async def _expire_session(self):
+        await asyncio.sleep(self._max_session_seconds)
+        self._send_error("session_expired", "Your session hit the maximum duration of 60 minutes.",
+                         error_type="invalid_request_error")
+        await asyncio.sleep(0.2)  # let the error leave before the channel closes
+        self._spawn(self.close())
+
+    # --- data channel ----------------------------------------------------------------------------
+
+    def _on_datachannel(self, channel):
+        if channel.label != "oai-events":
+            return
+        self.channel = channel
+        channel.on("message", self._on_message)
+        self.send({"type": "session.created", "session": self.session})
+
+    def send(self, event):
+        event = {"event_id": new_id("event_"), **event}
+        if self.channel is not None and self.channel.readyState == "open":
+            self.channel.send(json.dumps(event))
+            self.events_sent += 1
+        return event
+
+    def _send_error(self, code, message, *, param=None, event_id=None, error_type="invalid_request_error"):
+        self.send({"type": "error", "error": {"type": error_type, "code": code, "message": message, "param": param,
+                                              "event_id": event_id}})
+
+    def _on_message(self, message):
+        self.events_received += 1
+        try:
+            event = json.loads(message)
+        except (TypeError, ValueError):
+            self._send_error("invalid_json", "The event is not valid JSON.")
+            return
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            self._send_error("missing_required_parameter", "Missing required parameter: 'type'.", param="type")
+            return
+        handler = self._client_events().get(event["type"])
+        if handler is None:
+            self._send_error("invalid_value", f"Invalid value: '{event['type']}'. Unknown client event type.",
+                             param="type", event_id=event.get("event_id"))
+            return
+        try:
+            handler(event)
+        except Exception:  # a sandbox bug must show up as an event and a log line, not a silent channel
+            log.exception("call %s: %s failed", self.call_id, event["type"])
+            self._send_error(None, "The server had an error while processing your request.",
+                             event_id=event.get("event_id"), error_type="server_error")
+
+    def _client_events(self):
+        return {
+            "session.update": self._session_update,
+            "conversation.item.create": self._conversation_item_create,
+            "response.create": self._response_create,
+            "response.cancel": self._response_cancel,
+            "input_audio_buffer.commit": self._input_audio_buffer_commit,
+            "input_audio_buffer.clear": self._input_audio_buffer_clear,
+            "output_audio_buffer.clear": self._output_audio_buffer_clear,
+        }
+
+    # --- client events ---------------------------------------------------------------------------
+
+    def _session_update(self, event):
+        violation = request_violation("RealtimeClientEventSessionUpdate", event)
+        if violation:
+            code, param, message = violation
+            self._send_error(code, message, param=param, event_id=event.get("event_id"))
+            return  # GA applies nothing when any field is refused
+        changes = {k: v for k, v in event["session"].items() if k != "type"}
+        if "model" in changes and changes["model"] != self.session.get("model"):
+            self._send_error("invalid_value", "Cannot update a session's model.", param="session.model",
+                             event_id=event.get("event_id"))
+            return
+        self.session = apply_session_fields(self.session, changes)
+        if self._on_session_update:
+            self._on_session_update(self, event["session"])
+        self.send({"type": "session.updated", "session": self.session})
+
+    def _conversation_item_create(self, event):
+        item = event.get("item")
+        if not isinstance(item, dict):
+            self._send_error("missing_required_parameter", "Missing required parameter: 'item'.", param="item",
+                             event_id=event.get("event_id"))
+            return
+        violation = request_violation("RealtimeClientEventConversationItemCreate", event)
+        if violation:
+            code, param, message = violation
+            self._send_error(code, message, param=param, event_id=event.get("event_id"))
+            return
+        item = {"id": item.get("id") or new_id("item_"), "object": "realtime.item", "status": "completed", **item}
+        said = " ".join(part.get("text", "") for part in item.get("content", []) if isinstance(part, dict)).strip()
+        self._history_text_tokens += _text_tokens(said)
+        if item.get("role") == "user" and said:
+            self._pending_turn = f"You said: {said}"
+        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+
+    def _response_create(self, event):
+        if self._response is not None:
+            self._send_error(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {self._response['id']}. "
+                "Wait until the response is finished before creating a new one.",
+                event_id=event.get("event_id"),
+            )
+            return
+        reply = self._pending_turn or "Sandbox here. Say something, or type a message."
+        self._pending_turn = None
+        self._start_response(reply)
+
+    def _response_cancel(self, event):
+        if self._response is None:
+            self._send_error("response_cancel_not_active", "Cancellation failed: no active response found.",
+                             event_id=event.get("event_id"))
+            return
+        self._cancel_response("client_cancelled")
+
+    def _input_audio_buffer_commit(self, event):
+        if self._buffer_ms < MIN_COMMIT_MS:
+            self._send_error(
+                "input_audio_buffer_commit_empty",
+                "Error committing input audio buffer: buffer too small. Expected at least 100ms of audio, "
+                f"but buffer only has {self._buffer_ms:.2f}ms of audio.",
+                event_id=event.get("event_id"),
+            )
+            return
+        self._commit(new_id("item_"), create_response=False)
+
+    def _input_audio_buffer_clear(self, event):
+        self._buffer_ms = self._buffer_speech_ms = 0.0
+        self.send({"type": "input_audio_buffer.cleared"})
+
+    def _output_audio_buffer_clear(self, event):
+        self._clear_output_audio(always_confirm=True)
+
+    # --- microphone audio and turn detection -----------------------------------------------------
+
+    def _on_track(self, track):
+        if track.kind == "audio":
+            self._spawn(self._listen(track))
+
+    async def _listen(self, track):
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self._hear(frame_ms(frame), frame_level(frame) >= SPEECH_LEVEL)
+
+    def _turn_detection(self):
+        return (self.session.get("audio") or {}).get("input", {}).get("turn_detection")
+
+    def _hear(self, duration_ms, voiced):
+        self._audio_ms += duration_ms
+        self._buffer_ms += duration_ms
+        if voiced:
+            self._buffer_speech_ms += duration_ms
+        detection = self._turn_detection()
+        if not detection or self.channel is None:
+            return  # push-to-talk: the client commits the buffer itself
+        if voiced:
+            self._silence_ms = 0.0
+            self._voiced_run_ms += duration_ms
+            if not self._speaking and self._voiced_run_ms >= MIN_SPEECH_MS:
+                self._speech_begins(detection)
+            return
+        self._voiced_run_ms = 0.0
+        if self._speaking:
+            self._silence_ms += duration_ms
+            if self._silence_ms >= self._silence_limit_ms(detection):
+                self._speech_ends(detection)
+
+    def _silence_limit_ms(self, detection):
+        if detection.get("type") == "semantic_vad":
+            return SEMANTIC_SILENCE_MS.get(detection.get("eagerness", "auto"), 600)
+        return detection.get("silence_duration_ms", 500)
+
+    def _speech_begins(self, detection):
+        self._speaking = True
+        self._speech_item_id = new_id("item_")
+        padding = detection.get("prefix_padding_ms", 300)
+        begun_ms = self._audio_ms - self._voiced_run_ms
+        self.send({"type": "input_audio_buffer.speech_started",
+                   "audio_start_ms": int(max(0, begun_ms - padding)), "item_id": self._speech_item_id})
+        if detection.get("interrupt_response", True):
+            if self._response is not None:
+                self._cancel_response("turn_detected")
+            else:
+                self._clear_output_audio()  # the answer is complete but still playing: stop talking over the user
+
+    def _speech_ends(self, detection):
+        self._speaking = False
+        self.send({"type": "input_audio_buffer.speech_stopped", "audio_end_ms": int(self._audio_ms),
+                   "item_id": self._speech_item_id})
+        self._commit(self._speech_item_id, create_response=detection.get("create_response", True))
+
+    def _commit(self, item_id, *, create_response):
+        heard_ms = self._buffer_speech_ms
+        self._buffer_ms = self._buffer_speech_ms = 0.0
+        self.send({"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": item_id})
+        item = {"id": item_id, "type": "message", "object": "realtime.item", "status": "completed", "role": "user",
+                "content": [{"type": "input_audio"}]}  # transcript arrives in its own event
+        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+        transcript = f"(sandbox heard {heard_ms / 1000:.1f} s of speech)"
+        if (self.session.get("audio") or {}).get("input", {}).get("transcription"):
+            self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
+                       "content_index": 0, "transcript": transcript,
+                       "usage": {"type": "duration", "seconds": round(heard_ms / 1000, 1)}})
+        self._history_audio_tokens += int(heard_ms / 1000 * INPUT_AUDIO_TOKENS_PER_S)
+        self._pending_turn = (f"Sandbox here: I heard {heard_ms / 1000:.1f} seconds of audio. "
+                              "This answer is generated locally.")
+        if create_response and self._response is None:
+            self._response_create({})
+
+    # --- responses -------------------------------------------------------------------------------
+
+    def _start_response(self, reply_text):
+        self._response = {
+            "object": "realtime.response", "id": new_id("resp_"), "status": "in_progress", "status_details": None,
+            "output": [], "conversation_id": "conv_" + self.call_id[4:], "output_modalities":
+            list(self.session.get("output_modalities", ["audio"])), "max_output_tokens":
+            self.session.get("max_output_tokens", "inf"),
+            "audio": {"output": {k: v for k, v in self.session["audio"]["output"].items() if k in ("format", "voice")}},
+        }
+        self._response_task = self._spawn(self._respond(self._response, reply_text))
+
+    async def _respond(self, response, reply_text):
+        audio = "audio" in response["output_modalities"]
+        words = reply_text.split(" ")
+        limit = response["max_output_tokens"]
+        if isinstance(limit, int) and limit < len(words):
+            words = words[:limit]  # one word is one token here
+            response["status_details"] = {"type": "incomplete", "reason": "max_output_tokens"}
+        text = " ".join(words)
+        item_id = new_id("item_")
+        # The content_part events name the part "audio"/"text"; the item's content says "output_audio"/"output_text".
+        part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+        item = {"id": item_id, "type": "message", "object": "realtime.item", "status": "in_progress",
+                "role": "assistant", "content": []}
+        where = {"response_id": response["id"], "item_id": item_id, "output_index": 0, "content_index": 0}
+        self.send({"type": "response.created", "response": _without_nulls(response)})
+        self.send({"type": "response.output_item.added", "response_id": response["id"], "output_index": 0,
+                   "item": item})
+        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
+        self.send({"type": "response.content_part.added", **where, "part": part})
+        samples = None
+        if audio:
+            samples = await answer_audio(text, self._answer_audio_mode)
+            self._audio_response_id = response["id"]
+            self.outbound.play(samples)
+            self.send({"type": "output_audio_buffer.started", "response_id": response["id"]})
+        kind = "output_audio_transcript" if audio else "output_text"
+        for index, word in enumerate(words):
+            await asyncio.sleep(DELTA_INTERVAL_S)
+            self.send({"type": f"response.{kind}.delta", **where, "delta": word if index == 0 else " " + word})
+        done_field = "transcript" if audio else "text"
+        self.send({"type": f"response.{kind}.done", **where, done_field: text})
+        self.send({"type": "response.content_part.done", **where, "part": {**part, done_field: text}})
+        content = {"type": f"output_{part['type']}", done_field: text}
+        item = {**item, "status": "completed" if not response["status_details"] else "incomplete", "content": [content]}
+        self.send({"type": "response.output_item.done", "response_id": response["id"], "output_index": 0,
+                   "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+        output_audio_s = samples.size / 48000 if samples is not None else 0.0
+        self._finish_response(response, "incomplete" if response["status_details"] else "completed", [item],
+                              self._usage(text, output_audio_s))
+
+    def _usage(self, text, output_audio_s):
+        """Usage like OpenAI bills it: every response reads the whole conversation so far as its input."""
+        input_text = _text_tokens(self.session.get("instructions", "")) + self._history_text_tokens
+        input_audio = self._history_audio_tokens
+        # OpenAI caches a repeated prompt prefix in 64-token blocks (from 1,024 tokens; the sandbox from the
+        # start, so that cost estimates have a discount to show): here, the previous response's input.
+        cached = min(self._previous_input_tokens // 64 * 64, input_text + input_audio)
+        cached_text = min(cached, input_text)
+        output_text = _text_tokens(text)
+        output_audio = int(output_audio_s * OUTPUT_AUDIO_TOKENS_PER_S)
+        self._previous_input_tokens = input_text + input_audio
+        self._history_text_tokens += output_text
+        self._history_audio_tokens += output_audio
+        input_total, output_total = input_text + input_audio, output_text + output_audio
+        return {
+            "total_tokens": input_total + output_total, "input_tokens": input_total, "output_tokens": output_total,
+            "input_token_details": {
+                "text_tokens": input_text, "audio_tokens": input_audio, "image_tokens": 0, "cached_tokens": cached,
+                "cached_tokens_details": {"text_tokens": cached_text, "audio_tokens": cached - cached_text,
+                                          "image_tokens": 0},
+            },
+            "output_token_details": {"text_tokens": output_text, "audio_tokens": output_audio},
+        }
+
+    def _finish_response(self, response, status, output, usage):
+        response.update(status=status, output=output, usage=usage)
+        self.send({"type": "response.done", "response": _without_nulls(response)})
+        self._response = None
+        self._response_task = None
+
+    def _cancel_response(self, reason):
+        response, task = self._response, self._response_task
+        if response is None:
+            return
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        response["status_details"] = {"type": "cancelled", "reason": reason}
+        self._finish_response(response, "cancelled", [], self._usage("", 0.0))
+        if reason == "turn_detected":
+            self._clear_output_audio()  # a client's response.cancel leaves queued audio to output_audio_buffer.clear
+
+    def _clear_output_audio(self, always_confirm=False):
+        if self.outbound.clear() or always_confirm:
+            self.send({"type": "output_audio_buffer.cleared", "response_id": self._audio_response_id})
+
+    def _playback_finished(self):
+        self.send({"type": "output_audio_buffer.stopped", "response_id": self._audio_response_id})

@@ -1,0 +1,172 @@
+"""Plumbing shared by the browser tests and bench/bench_connect.py: the sandbox, the app and headless Chromium."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from admins import add_admin  # noqa: E402
+from app import create_app  # noqa: E402
+from sandbox.fake_mic import write_fake_mic_wav  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# What browser-testing.md found to work here; the microphone permission is granted per context (or not,
+# for the denied-microphone test) instead of --use-fake-ui-for-media-stream, so one browser serves every test.
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--allow-loopback-in-peer-connection",  # the runner's only network may be loopback
+    # A host name that is not localhost, for the plain-HTTP (insecure context) test; nothing leaves the machine.
+    "--host-resolver-rules=MAP insecure.test 127.0.0.1",
+]
+INSECURE_HOST = "insecure.test"
+ADMIN, PASSWORD = "voice-e2e", "voice-e2e-password"
+SANDBOX_KEY = "sk-sandbox"
+
+
+class Sandbox:
+    """`python -m sandbox` in a subprocess, with its control knobs."""
+
+    def __init__(self, *extra_args):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0", "--loopback-ice", *extra_args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("sandbox listening on "):
+            self.stop()
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        self.url = line.removeprefix("sandbox listening on ")  # http://127.0.0.1:N/v1
+        self.origin = self.url.removesuffix("/v1")
+
+    def control(self, **knobs):
+        return self._call("POST", "/_sandbox/control", knobs)
+
+    def state(self):
+        return self._call("GET", "/_sandbox/state")
+
+    def hang_up(self, call_id):
+        """Ends a call from the sandbox's side, as a dropped connection would."""
+        return self._call("POST", f"/v1/realtime/calls/{call_id}/hangup", {}, {"Authorization": f"Bearer {SANDBOX_KEY}"})
+
+    def _call(self, method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.origin + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class LiveApp:
+    url: str
+    server: object
+    thread: threading.Thread
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def start_app(workdir, sandbox_url, **environ):
+    """The app on 127.0.0.1 (a free port) in a werkzeug server thread, pointed at the sandbox."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    admins = workdir / "admins.txt"
+    if not admins.exists():
+        add_admin(str(admins), ADMIN, PASSWORD)
+    env = {
+        "SECRET_KEY": "e2e-secret-key",
+        "FORCE_HTTPS": "0",
+        "OPENAI_API_KEY": SANDBOX_KEY,
+        "OPENAI_BASE_URL": sandbox_url,
+        "OPENAI_SANDBOX": "1",
+        "ADMIN_USERS_FILE": str(admins),
+        "DATABASE_URL": f"sqlite:///{workdir / 'console.db'}",
+        "MINT_RATE_LIMIT": "1000 per minute",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        **environ,
+    }
+    app = create_app({"ENVIRON": env})
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test output
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-app", daemon=True)
+    thread.start()
+    return LiveApp(f"http://127.0.0.1:{server.server_port}", server, thread)
+
+
+def launch_chromium(playwright, workdir):
+    # Chromium's own fake microphone only beeps, which is not speech; this file loops speech-like bursts.
+    speech = write_fake_mic_wav(Path(workdir) / "fake-speech.wav")
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={speech}"],
+    )
+
+
+# Records every RTCPeerConnection and microphone stream the page makes, so a test can ask the browser itself
+# (getStats, track.readyState) what happened. Playwright injects it past the page's CSP.
+RECORDER = """
+(() => {
+  window.__voiceTest = { peers: [], streams: [] };
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__voiceTest.peers.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+  const getUserMedia = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
+  if (getUserMedia) {
+    navigator.mediaDevices.getUserMedia = async (constraints) => {
+      const stream = await getUserMedia(constraints);
+      window.__voiceTest.streams.push(stream);
+      return stream;
+    };
+  }
+})();
+"""
+
+
+def open_voice_page(browser, app_url, *, microphone=True):
+    """A new context signed in as the e2e admin, on /admin/voice; the caller closes page.context."""
+    context = browser.new_context(base_url=app_url)
+    if microphone:
+        context.grant_permissions(["microphone"], origin=app_url)
+    context.add_init_script(RECORDER)
+    page = context.new_page()
+    page.goto("/login?next=/admin/voice")
+    page.fill("#username", ADMIN)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/voice")
+    return page

@@ -1,0 +1,251 @@
+"""The voice page in headless Chromium against the local Realtime sandbox: what an admin sees and hears."""
+
+import re
+
+from e2e_harness import INSECURE_HOST, Sandbox, open_voice_page, start_app
+from playwright.sync_api import expect
+
+# Bytes of audio sent and received on the page's newest peer connection, asked of the browser's getStats.
+AUDIO_BYTES = """async () => {
+  const pc = window.__voiceTest.peers.at(-1);
+  if (!pc) return null;
+  let sent = 0, received = 0;
+  (await pc.getStats()).forEach((report) => {
+    if (report.kind !== 'audio') return;
+    if (report.type === 'outbound-rtp') sent += report.bytesSent;
+    if (report.type === 'inbound-rtp') received += report.bytesReceived;
+  });
+  return { sent, received };
+}"""
+AUDIO_FLOWS_BOTH_WAYS = f"async () => {{ const bytes = await ({AUDIO_BYTES})(); return bytes && bytes.sent > 2000 && bytes.received > 2000; }}"
+LIVE_MIC_TRACKS = "() => window.__voiceTest.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length"
+
+
+def start(page):
+    page.click("#voice-start")
+
+
+def expect_connected(page):
+    expect(page.locator("#voice-state")).to_have_text("Connected")
+    expect(page.locator("#voice-state")).to_have_class(re.compile(r"\bstate-connected\b"))
+    expect(page.locator("#voice-connect-time")).to_have_text(re.compile(r"^\d+ ms"))
+
+
+def expect_error(page, words, timeout=5_000):
+    expect(page.locator("#voice-state")).to_have_text("Error", timeout=timeout)
+    expect(page.locator("#voice-message")).to_be_visible()
+    expect(page.locator("#voice-message-text")).to_contain_text(words)
+
+
+def test_a_full_session_talks_both_ways_and_hang_up_releases_the_microphone(signed_in_page, sandbox):
+    page = signed_in_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    start(page)
+    expect_connected(page)
+
+    page.wait_for_function(AUDIO_FLOWS_BOTH_WAYS, polling=200, timeout=10_000)
+    # The sandbox hears the fake microphone's beeps as speech and answers them: both sides appear in words.
+    expect(page.locator(".turn-user .turn-text:not(.pending)").first).to_contain_text("sandbox heard")
+    expect(page.locator(".turn-agent .turn-text").first).not_to_be_empty()
+
+    page.fill("#voice-max-tokens", "300")
+    page.select_option("#voice-turn-detection", "semantic_vad")
+    page.fill("#voice-instructions", "Answer in one short sentence.")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_contain_text("Applied (session.updated)")
+    update = sandbox.state()["last_session_update"]
+    assert update["type"] == "realtime" and update["max_output_tokens"] == 300
+    assert update["audio"]["input"]["turn_detection"] == {"type": "semantic_vad"}
+    assert "temperature" not in update
+
+    page.fill("#voice-text", "What is the status of the nightly load?")
+    page.click("#voice-text-form button[type=submit]")
+    typed = page.locator(".turn-user", has_text="What is the status of the nightly load?")
+    expect(typed).to_be_visible()
+    # The agent's answer to the typed message comes after it in the conversation.
+    expect(page.locator(".turn-user:has-text('nightly load') ~ .turn-agent .turn-text").first).not_to_be_empty()
+
+    expect(page.locator("#usage-responses")).not_to_have_text("0")
+    expect(page.locator("#usage-output-audio")).not_to_have_text("0")
+    expect(page.locator("#usage-cost")).not_to_have_text("$0.0000")
+    expect(page.locator("#voice-log li").first).to_be_visible()
+    page.fill("#voice-log-filter", "session.up")
+    expect(page.locator("#voice-log li:visible")).to_have_count(2)  # session.update out, session.updated in
+    page.locator("#voice-log li.log-out:visible summary").click()
+    expect(page.locator("#voice-log li.log-out:visible pre")).to_contain_text('"type": "realtime"')
+
+    assert page.evaluate(LIVE_MIC_TRACKS) == 1
+    page.click("#voice-hangup")
+    expect(page.locator("#voice-state")).to_have_text("Ended")
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+    assert page.evaluate("() => window.__voiceTest.peers.at(-1).connectionState") == "closed"
+    expect(page.locator("#voice-start")).to_be_enabled()
+    assert not [text for text in console if "Content Security Policy" in text], console
+
+
+def test_the_spoken_conversation_is_copied_into_the_admins_chat_thread(signed_in_page):
+    page = signed_in_page()
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/chat/voice-transcript"), timeout=20_000) as copied:
+        start(page)
+        expect_connected(page)
+    assert copied.value.status == 200
+    thread_id = copied.value.json()["data"]["threadId"]
+    page.click("#voice-hangup")
+
+    # Read the thread back through the self-hosted ChatKit endpoint, as the chat widget would.
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    listed = page.request.post(
+        page.url.split("/admin/")[0] + "/chatkit",
+        data={"type": "items.list", "params": {"thread_id": thread_id, "order": "asc"}},
+        headers={"X-CSRFToken": csrf},
+    )
+    assert listed.status == 200, listed.text()
+    texts = [part["text"] for item in listed.json()["data"] for part in item.get("content", []) if "text" in part]
+    assert any(text.startswith("[voice] ") and "sandbox heard" in text for text in texts), texts
+
+
+def test_relay_mode_connects_without_a_secret_reaching_the_browser(signed_in_page, sandbox):
+    page = signed_in_page(connect="relay")
+    mints_before = sandbox.state()["mints"]
+    start(page)
+    expect_connected(page)
+    page.wait_for_function(AUDIO_FLOWS_BOTH_WAYS, polling=200, timeout=10_000)
+    assert sandbox.state()["mints"] == mints_before
+    page.click("#voice-mute")
+    expect(page.locator("#voice-mute")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#voice-mute")).to_have_text("Unmute")
+    assert page.evaluate("() => window.__voiceTest.streams.at(-1).getAudioTracks()[0].enabled") is False
+    page.click("#voice-hangup")
+    expect(page.locator("#voice-state")).to_have_text("Ended")
+
+
+def test_an_expired_secret_is_replaced_without_the_admin_noticing(signed_in_page, sandbox):
+    page = signed_in_page()
+    sandbox.control(expire_next_secrets=1)
+    mints_before = sandbox.state()["mints"]
+    start(page)
+    expect_connected(page)
+    expect(page.locator("#voice-message")).to_be_hidden()
+    assert sandbox.state()["mints"] == mints_before + 2
+
+
+def test_a_failing_secret_endpoint_is_explained_in_words(signed_in_page, sandbox):
+    page = signed_in_page()
+    sandbox.control(fail_next_mints={"count": 3, "status": 502})  # the server retries a 5xx twice
+    start(page)
+    expect_error(page, "Could not get a session secret (HTTP 502)")
+    expect(page.locator("#voice-reconnect")).to_be_visible()
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+
+
+def test_a_denied_microphone_asks_for_the_permission(signed_in_page, sandbox):
+    page = signed_in_page(microphone=False)
+    start(page)
+    expect_error(page, "Grant microphone permissions")
+    assert sandbox.state()["calls"] == 0
+
+
+def test_an_unreachable_peer_ends_in_the_ice_failure_message(signed_in_page, sandbox):
+    page = signed_in_page()
+    sandbox.control(unreachable_ice=True)
+    start(page)
+    expect(page.locator("#voice-state")).to_have_text("Connecting…")
+    # Chromium takes its time to give up on ICE; the page gives up after VOICE_CONNECT_TIMEOUT_SECONDS.
+    expect_error(page, "check the STUN/TURN servers", timeout=15_000)
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+
+
+def test_telemetry_reports_the_attempt_connected_and_then_ended(signed_in_page, sandbox):
+    page = signed_in_page()
+    with page.expect_response(lambda response: response.url.endswith("/api/v1/realtime/telemetry")) as connected:
+        start(page)
+    assert connected.value.status == 204
+    report = connected.value.request.post_data_json
+    assert report["event"] == "connected" and report["mode"] == "ephemeral" and report["connectMs"] >= 0
+    with page.expect_response(lambda response: response.url.endswith("/api/v1/realtime/telemetry")) as ended:
+        page.click("#voice-hangup")
+    assert ended.value.status == 204
+    final = ended.value.request.post_data_json
+    assert final["event"] == "ended" and final["attemptId"] == report["attemptId"]
+    assert final["reason"] == "hung up by the admin" and final["durationMs"] >= 0
+    assert set(final["usage"]) == {"inputTextTokens", "inputAudioTokens", "cachedTokens", "outputTextTokens",
+                                   "outputAudioTokens"}
+
+
+def test_a_dropped_call_reconnects_by_itself(signed_in_page, sandbox):
+    page = signed_in_page()
+    calls_before = {peer["call_id"] for peer in sandbox.state()["peers"]}
+    start(page)
+    expect_connected(page)
+    [call] = [peer["call_id"] for peer in sandbox.state()["peers"] if peer["call_id"] not in calls_before]
+    sandbox.hang_up(call)
+    expect(page.locator("#voice-state")).to_have_text("Reconnecting…")
+    expect(page.locator("#voice-message-text")).to_contain_text("The connection was lost")
+    expect(page.locator("#voice-state")).to_have_text("Connected", timeout=10_000)
+    expect(page.locator("#voice-message-text")).to_contain_text("Reconnected")
+    expect(page.locator("#voice-connect-time")).to_contain_text("(reconnect)")
+
+
+def test_push_to_talk_sends_the_turn_when_the_space_bar_is_released(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    page.select_option("#voice-turn-detection", "off")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_contain_text("Applied")
+    expect(page.locator("#voice-ptt")).to_be_visible()
+    page.locator("h1").click()  # the space bar talks unless a form field has the focus
+    answers = page.locator(".turn-agent").count()
+
+    page.keyboard.down("Space")
+    # Hold while the fake microphone speaks one burst, as a person holds the key for a sentence.
+    page.wait_for_function("() => document.getElementById('voice-level').value > 0.3", polling=50, timeout=10_000)
+    page.wait_for_function("() => document.getElementById('voice-level').value < 0.05", polling=50, timeout=10_000)
+    page.keyboard.up("Space")
+
+    outgoing = page.locator("#voice-log li.log-out")
+    expect(outgoing.locator("code", has_text="input_audio_buffer.commit")).to_have_count(1)
+    expect(page.locator(".turn-agent")).to_have_count(answers + 1)
+    expect(page.locator(".turn-user .turn-text").last).to_contain_text("sandbox heard")
+
+
+def test_interrupt_cancels_the_answer_and_clears_its_audio(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    page.fill("#voice-text", "Tell me a long story.")
+    page.click("#voice-text-form button[type=submit]")
+    expect(page.locator("#voice-log li.log-in code", has_text="response.created").first).to_be_attached()
+    page.click("#voice-interrupt")
+    expect(page.locator("#voice-log li.log-out code", has_text="output_audio_buffer.clear")).to_have_count(1)
+    expect(page.locator("#voice-log li.log-in code", has_text="output_audio_buffer.cleared").first).to_be_attached()
+    expect(page.locator("#voice-state")).to_have_text("Connected")
+
+
+def test_the_sixty_minute_limit_is_explained(browser, tmp_path):
+    short_lived = Sandbox("--max-session-seconds", "1.5")
+    app = start_app(tmp_path, short_lived.url, VOICE_CONNECT_TIMEOUT_SECONDS="4")
+    try:
+        page = open_voice_page(browser, app.url)
+        start(page)
+        expect_connected(page)
+        expect(page.locator("#voice-state")).to_have_text("Ended", timeout=10_000)
+        expect(page.locator("#voice-message-text")).to_contain_text("60-minute limit")
+        assert page.evaluate(LIVE_MIC_TRACKS) == 0
+        page.context.close()
+    finally:
+        app.stop()
+        short_lived.stop()
+
+
+def test_plain_http_on_a_real_host_name_asks_for_https(browser, live_app, sandbox):
+    # Only https:// pages, localhost and 127.0.0.0/8 get the microphone; insecure.test maps to 127.0.0.1.
+    page = open_voice_page(browser, live_app().replace("127.0.0.1", INSECURE_HOST), microphone=False)
+    mints_before = sandbox.state()["mints"]
+    try:
+        start(page)
+        expect_error(page, "HTTPS is required for microphone access")
+        assert sandbox.state()["mints"] == mints_before
+    finally:
+        page.context.close()

@@ -1,0 +1,744 @@
+"""The local Realtime sandbox answers like OpenAI: endpoints, error bodies, CORS, knobs, and a real WebRTC call."""
+
+import asyncio
+import fractions
+import json
+import subprocess
+import sys
+import time
+import wave
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import aioice.ice
+import numpy as np
+import pytest
+import requests
+from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sandbox.audio import answer_audio  # noqa: E402
+from sandbox.fake_mic import write_fake_mic_wav  # noqa: E402
+from sandbox.loopback_ice import offer_loopback_candidates  # noqa: E402
+from sandbox.openai_spec import SPEC_PATH, check  # noqa: E402
+from sandbox.server import create_sandbox_app  # noqa: E402
+
+KEY = {"Authorization": "Bearer sk-sandbox"}
+REALTIME = {"type": "realtime", "model": "gpt-realtime-2.1", "audio": {"output": {"voice": "marin"},
+            "input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}}}
+QUICK_TURNS = {"type": "server_vad", "silence_duration_ms": 200}
+EVENT_TIMEOUT_S = 5
+
+
+def _server_event_schemas():
+    schemas = json.loads(SPEC_PATH.read_text())["components"]["schemas"]
+    by_type = {}
+    for name, schema in schemas.items():
+        if name.startswith("RealtimeServerEvent") and "type" in schema.get("properties", {}):
+            for event_type in schema["properties"]["type"].get("enum", []):
+                by_type[event_type] = name
+    return by_type
+
+
+SERVER_EVENT_SCHEMAS = _server_event_schemas()
+
+
+# --- the sandbox under test, as `make run` starts it -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("sandbox") / "stderr.txt"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", "0", "--loopback-ice",
+             "--answer-audio", "tone"], cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("sandbox listening on http://127.0.0.1:"), line
+        base = line.split("listening on ", 1)[1].strip()
+        yield Sandbox(base)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0  # SIGTERM closes the peers and exits cleanly
+    errors = log_path.read_text()
+    assert "Traceback" not in errors and "Task was destroyed" not in errors and "never retrieved" not in errors, errors
+
+
+class Sandbox:
+    def __init__(self, base):
+        self.base = base  # http://127.0.0.1:N/v1
+        self.root = base[: -len("/v1")]
+
+    def post(self, path, **kwargs):
+        return requests.post(self.base + path, timeout=10, **kwargs)
+
+    def control(self, **knobs):
+        response = requests.post(self.root + "/_sandbox/control", json=knobs, timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def state(self):
+        return requests.get(self.root + "/_sandbox/state", timeout=5).json()
+
+    def mint(self, session=REALTIME, **body):
+        response = self.post("/realtime/client_secrets", headers=KEY, json={"session": session, **body})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture
+def fresh(sandbox):
+    sandbox.control(reset=True)
+    return sandbox
+
+
+@pytest.fixture(scope="module")
+def loopback_ice():
+    # The test's own aiortc peer must offer 127.0.0.1 too, for runners whose only network is loopback.
+    original = aioice.ice.get_host_addresses
+    offer_loopback_candidates()
+    yield
+    aioice.ice.get_host_addresses = original
+
+
+def assert_openai_error(response, status, code, param=None, message=None):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert check("ErrorResponse", body) == []
+    assert body["error"]["code"] == code
+    if param is not None:
+        assert body["error"]["param"] == param
+    if message is not None:
+        assert body["error"]["message"] == message
+    assert response.headers["x-request-id"].startswith("req_")
+    return body["error"]
+
+
+# --- POST /v1/realtime/client_secrets ------------------------------------------------------------------
+
+
+def test_mint_answers_a_spec_valid_secret_that_honours_expires_after(fresh):
+    before = time.time()
+    response = fresh.post("/realtime/client_secrets", headers=KEY,
+                          json={"expires_after": {"anchor": "created_at", "seconds": 120}, "session": REALTIME})
+    assert response.status_code == 200
+    body = response.json()
+    assert check("RealtimeCreateClientSecretResponse", body) == []
+    assert body["value"].startswith("ek_")
+    assert before + 119 <= body["expires_at"] <= time.time() + 121
+    assert body["session"]["audio"]["output"]["voice"] == "marin"
+    assert body["session"]["audio"]["input"]["transcription"] == {"model": "gpt-4o-mini-transcribe"}
+    assert response.headers["x-request-id"].startswith("req_")
+    assert fresh.state()["mints"] == 1
+
+
+def test_mint_defaults_to_a_ten_minute_secret(fresh):
+    body = fresh.mint()
+    assert abs(body["expires_at"] - (time.time() + 600)) < 5
+
+
+def test_mint_without_the_api_key_is_401_invalid_api_key(fresh):
+    assert_openai_error(fresh.post("/realtime/client_secrets", json={"session": REALTIME}), 401, "invalid_api_key")
+    wrong = fresh.post("/realtime/client_secrets", headers={"Authorization": "Bearer sk-wrong-key-123456"},
+                       json={"session": REALTIME})
+    error = assert_openai_error(wrong, 401, "invalid_api_key")
+    assert "sk-wrong-key-123456" not in error["message"]
+
+
+def test_mint_refuses_a_workflow_in_the_session_as_an_unknown_parameter(fresh):
+    response = fresh.post("/realtime/client_secrets", headers=KEY,
+                          json={"session": {**REALTIME, "workflow": {"id": "wf_1"}}})
+    assert_openai_error(response, 400, "unknown_parameter", "session.workflow",
+                        "Unknown parameter: 'session.workflow'.")
+
+
+def test_mint_refuses_a_text_to_speech_voice(fresh):
+    response = fresh.post("/realtime/client_secrets", headers=KEY,
+                          json={"session": {"type": "realtime", "audio": {"output": {"voice": "nova"}}}})
+    error = assert_openai_error(response, 400, "invalid_value", "session.audio.output.voice")
+    assert error["message"].startswith("Invalid value: 'nova'. Supported values are: 'alloy', 'ash',")
+    assert error["message"].endswith("and 'cedar'.")
+
+
+def test_mint_refuses_a_missing_session_type_by_name(fresh):
+    response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": {"model": "gpt-realtime-2.1"}})
+    assert_openai_error(response, 400, "missing_required_parameter", "session.type",
+                        "Missing required parameter: 'session.type'.")
+
+
+@pytest.mark.parametrize("headers, body", [
+    ({"OpenAI-Beta": "realtime=v1"}, {"session": REALTIME}),
+    ({}, {"model": "gpt-realtime-2.1", "voice": "alloy"}),
+])
+def test_mint_refuses_the_beta_shape(fresh, headers, body):
+    response = fresh.post("/realtime/client_secrets", headers={**KEY, **headers}, json=body)
+    assert_openai_error(response, 400, "beta_api_shape_disabled", "",
+                        "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.")
+
+
+def test_mint_refuses_a_body_that_is_not_json(fresh):
+    response = fresh.post("/realtime/client_secrets", headers={**KEY, "Content-Type": "application/json"}, data="{")
+    assert_openai_error(response, 400, None)
+
+
+# --- CORS and unknown routes ---------------------------------------------------------------------------
+
+
+def test_cors_preflight_allows_the_browser_to_post_its_offer(fresh):
+    response = requests.options(fresh.base + "/realtime/calls", timeout=5, headers={
+        "Origin": "http://localhost:5000", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization,content-type"
+    assert "Location" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_answers_expose_location_and_request_id_to_the_browser(fresh):
+    response = fresh.post("/realtime/client_secrets", headers={**KEY, "Origin": "http://localhost:5000"},
+                          json={"session": REALTIME})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Expose-Headers"] == "Location, x-request-id"
+
+
+def test_an_unknown_api_route_is_openais_404_envelope(fresh):
+    assert_openai_error(fresh.post("/realtime/sessions", headers=KEY, json={}), 404, None)
+
+
+# --- POST /v1/realtime/calls (errors; the connecting calls are further down) ---------------------------
+
+
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+
+
+def test_a_call_with_an_unknown_secret_is_401(fresh):
+    response = fresh.post("/realtime/calls", data=OFFER,
+                          headers={"Authorization": "Bearer ek_0123456789abcdef", "Content-Type": "application/sdp"})
+    assert_openai_error(response, 401, "invalid_api_key")
+
+
+def test_expire_next_secrets_makes_the_next_secret_fail_at_calls_only(fresh):
+    fresh.control(expire_next_secrets=1)
+    expired = fresh.mint()
+    assert expired["expires_at"] > time.time()  # the browser cannot tell from the mint
+    response = fresh.post("/realtime/calls", data=OFFER,
+                          headers={"Authorization": f"Bearer {expired['value']}", "Content-Type": "application/sdp"})
+    assert_openai_error(response, 401, "invalid_api_key")
+    assert fresh.state()["knobs"]["expire_next_secrets"] == 0
+
+
+def test_a_relayed_call_checks_its_session_part(fresh):
+    files = {"sdp": (None, OFFER, "application/sdp"),
+             "session": (None, json.dumps({"type": "realtime", "temperature": 0.8}), "application/json")}
+    response = fresh.post("/realtime/calls", headers=KEY, files=files)
+    assert_openai_error(response, 400, "unknown_parameter", "session.temperature")
+
+
+def test_a_relayed_call_needs_the_api_key_not_a_secret(fresh):
+    secret = fresh.mint()["value"]
+    files = {"sdp": (None, OFFER, "application/sdp"), "session": (None, json.dumps(REALTIME), "application/json")}
+    response = fresh.post("/realtime/calls", headers={"Authorization": f"Bearer {secret}"}, files=files)
+    assert_openai_error(response, 401, "invalid_api_key")
+
+
+def test_an_offer_that_is_not_sdp_is_refused(fresh):
+    response = fresh.post("/realtime/calls", data="hello", headers={**KEY, "Content-Type": "application/sdp"})
+    assert_openai_error(response, 400, "invalid_offer", "sdp")
+    garbled = fresh.post("/realtime/calls", data=OFFER + "m=audio nonsense\r\n",
+                         headers={**KEY, "Content-Type": "application/sdp"})
+    assert_openai_error(garbled, 400, "invalid_offer", "sdp")
+    binary = fresh.post("/realtime/calls", data=b"v=0\xff\xfe", headers={**KEY, "Content-Type": "application/sdp"})
+    assert_openai_error(binary, 400, "invalid_offer", "sdp")
+
+
+# --- POST /v1/chatkit/sessions -------------------------------------------------------------------------
+
+
+CHATKIT = {**KEY, "OpenAI-Beta": "chatkit_beta=v1"}
+
+
+def test_chatkit_session_is_a_spec_valid_session_resource(fresh):
+    response = fresh.post("/chatkit/sessions", headers=CHATKIT,
+                          json={"workflow": {"id": "wf_sandbox"}, "user": "admin-1",
+                                "expires_after": {"anchor": "created_at", "seconds": 300}})
+    assert response.status_code == 200
+    body = response.json()
+    assert check("ChatSessionResource", body) == []
+    assert body["id"].startswith("cksess_") and body["client_secret"]
+    assert body["workflow"]["id"] == "wf_sandbox" and body["user"] == "admin-1"
+    assert abs(body["expires_at"] - (time.time() + 300)) < 5
+    assert fresh.state()["chatkit_sessions"] == 1
+
+
+def test_a_chatkit_session_can_be_cancelled(fresh):
+    created = fresh.post("/chatkit/sessions", headers=CHATKIT, json={"workflow": {"id": "wf_sandbox"}, "user": "a"})
+    response = fresh.post(f"/chatkit/sessions/{created.json()['id']}/cancel", headers=CHATKIT)
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled" and check("ChatSessionResource", response.json()) == []
+
+
+def test_chatkit_needs_its_beta_header(fresh):
+    response = fresh.post("/chatkit/sessions", headers=KEY, json={"workflow": {"id": "wf_sandbox"}, "user": "a"})
+    assert_openai_error(response, 400, "invalid_beta")
+
+
+def test_chatkit_missing_workflow_is_a_404(fresh):
+    response = fresh.post("/chatkit/sessions", headers=CHATKIT, json={"workflow": {"id": "wf_missing"}, "user": "a"})
+    error = assert_openai_error(response, 404, "not_found")
+    assert "wf_missing" in error["message"]
+
+
+def test_chatkit_refuses_an_empty_user_and_unknown_fields(fresh):
+    empty = fresh.post("/chatkit/sessions", headers=CHATKIT, json={"workflow": {"id": "wf_sandbox"}, "user": ""})
+    assert_openai_error(empty, 400, "invalid_value", "user")
+    unknown = fresh.post("/chatkit/sessions", headers=CHATKIT,
+                         json={"workflow": {"id": "wf_sandbox"}, "user": "a", "model": "gpt-5"})
+    assert_openai_error(unknown, 400, "unknown_parameter", "model")
+    missing = fresh.post("/chatkit/sessions", headers=CHATKIT, json={"workflow": {"id": "wf_sandbox"}})
+    assert_openai_error(missing, 400, "missing_required_parameter", "user")
+
+
+# --- knobs ---------------------------------------------------------------------------------------------
+
+
+def test_mint_latency_delays_the_mint(fresh):
+    fresh.control(mint_latency_ms=300)
+    started = time.perf_counter()
+    fresh.mint()
+    assert time.perf_counter() - started >= 0.3
+
+
+def test_fail_next_mints_fails_that_many_then_recovers(fresh):
+    fresh.control(fail_next_mints={"count": 2, "status": 502})
+    for _ in range(2):
+        response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": REALTIME})
+        assert_openai_error(response, 502, None)
+        assert response.json()["error"]["type"] == "server_error"
+    fresh.mint()
+    assert fresh.state()["mints_failed"] == 2 and fresh.state()["mints"] == 1
+
+
+def test_a_rate_limited_mint_says_when_to_retry(fresh):
+    fresh.control(fail_next_mints={"count": 1, "status": 429})
+    response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": REALTIME})
+    assert_openai_error(response, 429, "rate_limit_exceeded")
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_reject_next_calls_refuses_the_offer(fresh):
+    fresh.control(reject_next_calls={"count": 1, "status": 500})
+    response = fresh.post("/realtime/calls", data=OFFER, headers={**KEY, "Content-Type": "application/sdp"})
+    assert_openai_error(response, 500, None)
+    assert fresh.state()["calls_rejected"] == 1
+
+
+def test_unknown_knobs_are_refused_and_reset_restores_the_defaults(fresh):
+    for bad in ({"temperature": 1}, {"fail_next_mints": 3}, {"reject_next_calls": {"status": 200}},
+                {"mint_latency_ms": "slow"}, {"sdp_latency_ms": -1}):
+        assert requests.post(fresh.root + "/_sandbox/control", json=bad, timeout=5).status_code == 400, bad
+    fresh.control(mint_latency_ms=50, unreachable_ice=True)
+    knobs = fresh.control(reset=True)
+    assert knobs["mint_latency_ms"] == 0 and knobs["unreachable_ice"] is False
+
+
+# --- the WebRTC peer -----------------------------------------------------------------------------------
+
+
+class Microphone(MediaStreamTrack):
+    """A fake microphone: silence, or a loud 300 Hz tone while `speak()` asks for it."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self._sent = 0
+        self._loud_until = 0
+        self._start = None
+
+    def speak(self, seconds):
+        self._loud_until = self._sent + int(seconds * 48000)
+
+    async def recv(self):
+        if self._start is None:
+            self._start = time.time()
+        else:
+            self._sent += 960
+            await asyncio.sleep(max(0.0, self._start + self._sent / 48000 - time.time()))
+        samples = np.zeros(960, dtype=np.int16)
+        if self._sent < self._loud_until:
+            t = (np.arange(960) + self._sent) / 48000
+            samples = (np.sin(2 * np.pi * 300 * t) * 0.3 * 32767).astype(np.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, self._sent, fractions.Fraction(1, 48000)
+        return frame
+
+
+class Call:
+    """The test's side of a call: events are checked against OpenAI's schema as they arrive."""
+
+    def __init__(self, pc, channel, microphone):
+        self.pc, self.channel, self.microphone = pc, channel, microphone
+        self.events = asyncio.Queue()
+        self.seen = []
+        self.loudest_received = 0.0
+        channel.on("message", lambda message: self.events.put_nowait(json.loads(message)))
+
+    def send(self, event):
+        self.channel.send(json.dumps(event))
+
+    async def next_event(self):
+        event = await asyncio.wait_for(self.events.get(), EVENT_TIMEOUT_S)
+        assert event["event_id"].startswith("event_")
+        schema = SERVER_EVENT_SCHEMAS.get(event["type"])
+        assert schema, f"not a GA server event: {event['type']}"
+        assert check(schema, event) == [], event
+        self.seen.append(event)
+        return event
+
+    async def wait_for(self, event_type):
+        while True:
+            event = await self.next_event()
+            if event["type"] == event_type:
+                return event
+
+    async def listen(self, track):
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            samples = frame.to_ndarray().astype(np.float32) / 32768
+            self.loudest_received = max(self.loudest_received, float(np.sqrt(np.mean(samples * samples))))
+
+
+@asynccontextmanager
+async def connected_call(sandbox, *, relay_session=None, secret=None):
+    """Offer -> answer like the browser (posted right after setLocalDescription) and wait for session.created."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    microphone = Microphone()
+    pc.addTrack(microphone)
+    call = Call(pc, pc.createDataChannel("oai-events"), microphone)
+    listeners = []
+    pc.on("track", lambda track: listeners.append(asyncio.ensure_future(call.listen(track))))
+    try:
+        await pc.setLocalDescription(await pc.createOffer())
+        async with aiohttp.ClientSession() as http:
+            if relay_session is not None:
+                form = aiohttp.FormData()
+                form.add_field("sdp", pc.localDescription.sdp, content_type="application/sdp")
+                form.add_field("session", json.dumps(relay_session), content_type="application/json")
+                answer = await http.post(sandbox.base + "/realtime/calls", headers=KEY, data=form)
+            else:
+                answer = await http.post(sandbox.base + "/realtime/calls", data=pc.localDescription.sdp, headers={
+                    "Authorization": f"Bearer {secret}", "Content-Type": "application/sdp"})
+            assert answer.status == 201, await answer.text()
+            assert answer.content_type == "application/sdp"
+            assert answer.headers["Location"].startswith("/v1/realtime/calls/rtc_")
+            call.location = answer.headers["Location"]
+            await pc.setRemoteDescription(RTCSessionDescription(await answer.text(), "answer"))
+        call.session = (await call.wait_for("session.created"))["session"]
+        yield call
+    finally:
+        await pc.close()
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+
+
+def user_text(text):
+    return {"type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}
+
+
+def run(scenario):
+    """Runs a coroutine on a fresh loop in its own thread: immune to a loop another test left running here."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, asyncio.wait_for(scenario, 15)).result()
+
+
+def test_a_call_with_a_secret_connects_and_speaks_ga_events(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            assert call.session["audio"]["output"]["voice"] == "marin"
+            call.send({"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief.",
+                                                             "audio": {"input": {"turn_detection": QUICK_TURNS}}}})
+            updated = await call.wait_for("session.updated")
+            assert updated["session"]["instructions"] == "Be brief."
+            assert updated["session"]["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 200
+
+            call.microphone.speak(0.6)
+            started = await call.wait_for("input_audio_buffer.speech_started")
+            stopped = await call.wait_for("input_audio_buffer.speech_stopped")
+            assert stopped["item_id"] == started["item_id"]
+            heard = await call.wait_for("conversation.item.input_audio_transcription.completed")
+            assert heard["transcript"] == "(sandbox heard 0.6 s of speech)"
+            await call.wait_for("response.created")
+            deltas = []
+            while (event := await call.next_event())["type"] != "response.output_audio_transcript.done":
+                if event["type"] == "response.output_audio_transcript.delta":
+                    deltas.append(event["delta"])
+            assert len(deltas) > 3 and "".join(deltas) == event["transcript"]
+            done = await call.wait_for("response.done")
+            usage = done["response"]["usage"]
+            assert done["response"]["status"] == "completed"
+            assert usage["input_token_details"]["audio_tokens"] == 6  # 0.6 s at 10 audio tokens a second
+            assert usage["output_token_details"]["audio_tokens"] > 0
+            assert usage["output_token_details"]["text_tokens"] > 0
+            assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+            while call.loudest_received < 0.1:  # the answer is audible, not the silence sent between answers
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # the sandbox notices the hang-up
+
+    run(scenario())
+    state = fresh.state()
+    assert state["calls"] == 1 and state["session_updates"] == 1
+    assert state["last_session_update"]["instructions"] == "Be brief."
+
+
+def test_a_session_update_with_an_unknown_field_is_refused_and_nothing_applied(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "session.update", "event_id": "evt_1",
+                       "session": {"type": "realtime", "instructions": "changed", "temperature": 0.7}})
+            error = await call.wait_for("error")
+            assert error["error"]["code"] == "unknown_parameter"
+            assert error["error"]["message"] == "Unknown parameter: 'session.temperature'."
+            assert error["error"]["event_id"] == "evt_1"
+            call.send({"type": "session.update", "session": {"type": "realtime", "max_output_tokens": 64}})
+            updated = await call.wait_for("session.updated")
+            assert updated["session"]["instructions"] != "changed" and updated["session"]["max_output_tokens"] == 64
+
+    run(scenario())
+
+
+def test_a_typed_message_is_answered_with_an_echo(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send(user_text("status of ingest?"))
+            call.send({"type": "response.create"})
+            transcript = await call.wait_for("response.output_audio_transcript.done")
+            assert transcript["transcript"] == "You said: status of ingest?"
+            done = await call.wait_for("response.done")
+            assert done["response"]["output"][0]["content"][0]["transcript"] == "You said: status of ingest?"
+
+    run(scenario())
+
+
+def test_max_output_tokens_cuts_the_answer_off_as_incomplete(fresh, loopback_ice):
+    secret = fresh.mint(session={**REALTIME, "max_output_tokens": 2})["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send(user_text("a long question"))
+            call.send({"type": "response.create"})
+            done = await call.wait_for("response.done")
+            assert done["response"]["status"] == "incomplete"
+            assert done["response"]["status_details"] == {"type": "incomplete", "reason": "max_output_tokens"}
+            assert done["response"]["output"][0]["content"][0]["transcript"] == "You said:"
+
+    run(scenario())
+
+
+def test_speaking_over_an_answer_interrupts_it(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send(user_text(" ".join(["word"] * 60)))
+            call.send({"type": "response.create"})
+            await call.wait_for("output_audio_buffer.started")
+            call.microphone.speak(0.3)
+            await call.wait_for("input_audio_buffer.speech_started")
+            done = await call.wait_for("response.done")
+            assert done["response"]["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
+            await call.wait_for("output_audio_buffer.cleared")
+
+    run(scenario())
+
+
+def test_push_to_talk_commits_the_buffer_when_asked(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "input_audio_buffer.commit"})  # nothing heard yet
+            assert (await call.wait_for("error"))["error"]["code"] == "input_audio_buffer_commit_empty"
+            call.send({"type": "session.update", "session": {"type": "realtime",
+                                                             "audio": {"input": {"turn_detection": None}}}})
+            await call.wait_for("session.updated")
+            call.send({"type": "input_audio_buffer.clear"})
+            await call.wait_for("input_audio_buffer.cleared")
+            call.microphone.speak(0.5)
+            await asyncio.sleep(0.8)  # audio must reach the buffer before the push-to-talk button is released
+            call.send({"type": "input_audio_buffer.commit"})
+            await call.wait_for("input_audio_buffer.committed")
+            heard = await call.wait_for("conversation.item.input_audio_transcription.completed")
+            assert heard["transcript"].startswith("(sandbox heard 0.")
+            call.send({"type": "response.create"})
+            done = (await call.wait_for("response.done"))["response"]
+            assert done["status"] == "completed"
+            assert done["output"][0]["content"][0]["transcript"].startswith("Sandbox here: I heard 0.")
+            assert done["usage"]["input_token_details"]["audio_tokens"] > 0
+            assert not any(e["type"] == "input_audio_buffer.speech_started" for e in call.seen)
+
+    run(scenario())
+
+
+def test_interrupting_cancels_the_response_and_clears_its_audio(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send(user_text(" ".join(["word"] * 40)))
+            call.send({"type": "response.create"})
+            await call.wait_for("output_audio_buffer.started")
+            call.send({"type": "response.cancel"})
+            call.send({"type": "output_audio_buffer.clear"})
+            done = await call.wait_for("response.done")
+            assert done["response"]["status"] == "cancelled"
+            assert done["response"]["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
+            await call.wait_for("output_audio_buffer.cleared")
+            call.send({"type": "response.cancel"})
+            assert (await call.wait_for("error"))["error"]["code"] == "response_cancel_not_active"
+
+    run(scenario())
+
+
+def test_an_unknown_client_event_is_an_error_event(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "session.refresh", "event_id": "evt_x"})
+            error = await call.wait_for("error")
+            assert error["error"]["param"] == "type" and error["error"]["event_id"] == "evt_x"
+
+    run(scenario())
+
+
+def test_hanging_up_from_the_sandbox_ends_the_call(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            ended = asyncio.Event()
+            call.pc.on("connectionstatechange", lambda: call.pc.connectionState in ("closed", "failed") and ended.set())
+            call.channel.on("close", ended.set)
+            async with aiohttp.ClientSession() as http:
+                hangup = await http.post(fresh.root + call.location + "/hangup", headers=KEY)
+                assert hangup.status == 200
+            await asyncio.wait_for(ended.wait(), EVENT_TIMEOUT_S)
+
+    run(scenario())
+    assert fresh.state()["open_peers"] == 0
+
+
+def test_a_relayed_call_connects_with_the_session_it_was_given(fresh, loopback_ice):
+    async def scenario():
+        async with connected_call(fresh, relay_session={**REALTIME, "output_modalities": ["text"]}) as call:
+            assert call.session["output_modalities"] == ["text"]
+            call.send(user_text("hi"))
+            call.send({"type": "response.create"})
+            assert (await call.wait_for("response.output_text.done"))["text"] == "You said: hi"
+            usage = (await call.wait_for("response.done"))["response"]["usage"]
+            assert usage["output_token_details"]["audio_tokens"] == 0
+
+    run(scenario())
+    assert fresh.state()["last_session"]["output_modalities"] == ["text"]
+
+
+def test_unreachable_ice_answers_candidates_nobody_listens_on(fresh, loopback_ice):
+    fresh.control(unreachable_ice=True)
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(Microphone())
+        pc.createDataChannel("oai-events")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with aiohttp.ClientSession() as http:
+            answer = await http.post(fresh.base + "/realtime/calls", data=pc.localDescription.sdp, headers={
+                "Authorization": f"Bearer {secret}", "Content-Type": "application/sdp"})
+            assert answer.status == 201
+            sdp = await answer.text()
+        await pc.close()
+        return sdp
+
+    sdp = run(scenario())
+    candidates = [line for line in sdp.splitlines() if line.startswith("a=candidate:")]
+    assert candidates and len({line.split()[5] for line in candidates}) == 1  # one port, where nothing answers
+    assert fresh.state()["open_peers"] == 0
+
+
+def test_a_session_ends_with_session_expired_at_its_limit(loopback_ice):
+    async def scenario():
+        app = create_sandbox_app(answer_audio="tone", max_session_seconds=0.5)
+        async with TestServer(app, host="127.0.0.1") as server, aiohttp.ClientSession() as http:
+            base = str(server.make_url("/v1"))
+            minted = await http.post(base + "/realtime/client_secrets", headers=KEY, json={"session": REALTIME})
+            secret = (await minted.json())["value"]
+            async with connected_call(Sandbox(base), secret=secret) as call:
+                error = await call.wait_for("error")
+                assert error["error"]["code"] == "session_expired"
+                sandbox_state = await (await http.get(str(server.make_url("/_sandbox/state")))).json()
+                while sandbox_state["open_peers"]:
+                    await asyncio.sleep(0.05)  # the sandbox hangs up after the error
+                    sandbox_state = await (await http.get(str(server.make_url("/_sandbox/state")))).json()
+
+    run(scenario())
+
+
+# --- in-process use, audio, and `make run` -------------------------------------------------------------
+
+
+def test_the_app_runs_in_process_with_aiohttps_test_utilities():
+    async def scenario():
+        async with TestClient(TestServer(create_sandbox_app(api_key="sk-other"))) as client:
+            response = await client.post("/v1/realtime/client_secrets", json={"session": {"type": "realtime"}},
+                                         headers={"Authorization": "Bearer sk-other"})
+            assert response.status == 200
+            assert check("RealtimeCreateClientSecretResponse", await response.json()) == []
+
+    run(scenario())
+
+
+def test_answer_audio_is_audible_with_or_without_espeak():
+    for mode in ("auto", "tone"):
+        samples = run(answer_audio("Sandbox here.", mode)).astype(np.float32) / 32768
+        assert samples.size > 48000 * 0.3 and np.sqrt(np.mean(samples**2)) > 0.05
+
+
+def test_the_fake_microphone_file_alternates_speech_and_pauses(tmp_path):
+    with wave.open(str(write_fake_mic_wav(tmp_path / "speech.wav"))) as reader:
+        samples = np.frombuffer(reader.readframes(reader.getnframes()), dtype=np.int16) / 32768
+    levels = np.sqrt(np.mean(samples[: samples.size // 960 * 960].reshape(-1, 960) ** 2, axis=1))
+    assert (levels > 0.05).sum() * 0.02 >= 1.0 and (levels == 0).sum() * 0.02 >= 2.0
+
+
+def test_make_run_starts_the_sandbox_and_learns_its_url():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import run_dev
+
+    process, base_url = run_dev.start_sandbox()
+    try:
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        assert requests.get(base_url[: -len("/v1")] + "/_sandbox/state", timeout=5).json()["open_peers"] == 0
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -1,0 +1,62 @@
+"""The voice page's settings: validated from the environment and handed to admin-voice.js as data- attributes."""
+
+import html
+import json
+import re
+
+import pytest
+
+from config import ConfigError, load_settings
+
+
+def data_attributes(page_html):
+    tag = re.search(r'<div id="voice-console"[^>]*>', page_html, re.DOTALL).group(0)
+    return {name: html.unescape(value) for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', tag)}
+
+
+def test_the_page_hands_its_settings_to_the_module_in_data_attributes(make_app):
+    from conftest import SignedInAdmin
+
+    app = make_app(
+        OPENAI_REALTIME_CONNECT="relay",
+        VOICE_MAX_SESSION_MINUTES="12",
+        REALTIME_PRICE_TEXT_IN="5.5",
+        ICE_SERVERS='[{"urls": "stun:stun.example.org:3478"}]',
+    )
+    admin = SignedInAdmin(app.test_client())
+    admin.login()
+    page = admin.client.get("/admin/voice").get_data(as_text=True)
+    data = data_attributes(page)
+    assert data["mode"] == "relay"
+    assert data["secret-url"] == "/api/v1/chatkit/realtime-session"
+    assert data["calls-url"] == "/api/v1/realtime/calls"
+    assert data["max-session-minutes"] == "12"
+    assert json.loads(data["ice-servers"]) == [{"urls": "stun:stun.example.org:3478"}]
+    assert json.loads(data["prices"]) == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 5.5,
+                                          "textOut": 16.0}
+    assert '<script type="module" src="/static/js/admin-voice.js">' in page
+    assert "{# status panel #}" not in page and "<script>" not in page  # no inline script under the CSP
+
+
+def test_the_page_says_why_there_is_no_temperature(admin):
+    page = admin.client.get("/admin/voice").get_data(as_text=True)
+    assert "There is no temperature setting" in page
+    assert 'name="temperature"' not in page
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("VOICE_MAX_SESSION_MINUTES", "61"), ("VOICE_MAX_SESSION_MINUTES", "0"), ("VOICE_CONNECT_TIMEOUT_SECONDS", "x"),
+     ("REALTIME_PRICE_AUDIO_OUT", "-1"), ("REALTIME_PRICE_CACHED_IN", "cheap")],
+)
+def test_voice_page_settings_out_of_range_stop_start_up(variable, value):
+    with pytest.raises(ConfigError) as error:
+        load_settings({"FLASK_DEBUG": "1", variable: value})
+    assert error.value.variable == variable
+
+
+def test_voice_page_settings_default_to_gpt_realtime_prices_and_a_30_minute_cap():
+    settings = load_settings({"FLASK_DEBUG": "1"})
+    assert settings.voice_max_session_minutes == 30
+    assert settings.realtime_prices == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 4.0,
+                                        "textOut": 16.0}
