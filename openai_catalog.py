@@ -1,6 +1,7 @@
 """Facts about OpenAI's Realtime API and chat models that the app and the sandbox rely on (see ../shared/openai-api.md)."""
 
 import re
+from datetime import date
 
 # Voices the Realtime API accepts (marin and cedar are the recommended ones).
 REALTIME_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
@@ -57,21 +58,49 @@ def deprecation_of(model):
 # The Agents SDK's own default (openai-agents 0.24), a current Responses model.
 DEFAULT_CHAT_MODEL = "gpt-5.6-luna"
 
-# Chat models OpenAI has shut down (deprecations page): name prefix -> (shutdown date, replacement).
-RETIRED_CHAT_MODELS = (
+# Chat models on OpenAI's deprecations page (as of 2026-11): name -> (shutdown date, replacement). A name
+# matches itself and its dated snapshots only, so "gpt-4" does not catch "gpt-4o" nor "gpt-5" "gpt-5.5".
+# Shut-down and merely deprecated models are both refused: a new deployment should not start on either.
+DEPRECATED_CHAT_MODELS = (
     ("gpt-4.5-preview", "2025-07-14", "gpt-5.5"),
     ("o1-preview", "2025-07-28", "gpt-5.5"),
-    ("o1-mini", "2025-10-27", "gpt-5.4-mini"),
+    ("o1-mini", "2025-10-27", "gpt-5.5"),
     ("codex-mini-latest", "2026-01-16", "gpt-5.5"),
-    ("chatgpt-4o-latest", "2026-02-17", "gpt-5.3-chat-latest"),
+    ("chatgpt-4o-latest", "2026-02-17", "gpt-5.5"),
+    ("gpt-5-chat-latest", "2026-07-23", "gpt-5.5"),
+    ("gpt-5.1-chat-latest", "2026-07-23", "gpt-5.5"),
+    ("gpt-5.2-chat-latest", "2026-08-10", "gpt-5.5"),
+    ("gpt-5.3-chat-latest", "2026-08-10", "gpt-5.5"),
+    ("gpt-3.5-turbo", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("gpt-4", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("gpt-4-turbo", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("gpt-4.1-nano", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("o1", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("o1-pro", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("o3-mini", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("o4-mini", "2026-10-23", DEFAULT_CHAT_MODEL),
+    ("gpt-5", "2026-12-11", DEFAULT_CHAT_MODEL),
+    ("gpt-5-mini", "2026-12-11", DEFAULT_CHAT_MODEL),
+    ("gpt-5-nano", "2026-12-11", DEFAULT_CHAT_MODEL),
+    ("o3", "2026-12-11", DEFAULT_CHAT_MODEL),
+    ("gpt-4o", "2027-01-14", DEFAULT_CHAT_MODEL),
+    ("gpt-4o-mini", "2027-01-14", DEFAULT_CHAT_MODEL),
+    ("gpt-4.1", "2027-01-14", DEFAULT_CHAT_MODEL),
+    ("gpt-4.1-mini", "2027-01-14", DEFAULT_CHAT_MODEL),
+    ("gpt-5.1", "2027-04-01", DEFAULT_CHAT_MODEL),
 )
 
 
-def chat_model_problem(model):
+_CHAT_SNAPSHOT_SUFFIX = re.compile(r"-\d{4}(-\d{2}-\d{2})?(-preview)?")  # -2024-08-06, -0613, -1106-preview
+
+
+def chat_model_problem(model, today=None):
     """Why `model` cannot answer a ChatKit thread through the Responses API, or None when it can."""
-    for prefix, shutdown, replacement in RETIRED_CHAT_MODELS:
-        if model.startswith(prefix):
-            return f"this model was shut down on {shutdown}; use {replacement} (default {DEFAULT_CHAT_MODEL})"
+    today = today or date.today().isoformat()
+    for name, shutdown, replacement in DEPRECATED_CHAT_MODELS:
+        if model == name or (model.startswith(name) and _CHAT_SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            when = f"was shut down on {shutdown}" if shutdown <= today else f"shuts down on {shutdown}"
+            return f"this model {when} (OpenAI's deprecations page); use {replacement}"
     if retirement_of(model) or deprecation_of(model) or "realtime" in model or "transcribe" in model or "tts" in model:
         return f"a speech model cannot answer text chat; use a text model such as {DEFAULT_CHAT_MODEL}"
     return None

@@ -13,6 +13,7 @@ from agents.testing import ModelStep, ScriptedModel, assistant_message
 from agents.testing.model import _stream_events_for_step
 
 from app import create_app
+from openai_catalog import chat_model_problem
 from conftest import PASSWORD, SignedInAdmin, csrf_token_from
 from admins import add_admin
 
@@ -474,3 +475,19 @@ def test_the_chat_page_allows_chatkits_cdn_as_openai_documents(alice):
     assert "frame-src https://cdn.platform.openai.com" in policy
     assert "Cross-Origin-Embedder-Policy" not in response.headers  # require-corp breaks the widget
     assert "<script>" not in response.get_data(as_text=True)  # no inline code: the CSP forbids it
+
+
+@pytest.mark.parametrize("model, words", [
+    ("gpt-4", "was shut down on 2026-10-23"),
+    ("gpt-4-0613", "was shut down on 2026-10-23"),
+    ("gpt-5-2025-08-07", "shuts down on 2026-12-11"),
+    ("gpt-4o", "shuts down on 2027-01-14"),
+])
+def test_a_chat_model_on_the_deprecations_page_is_refused_with_its_date(model, words):
+    problem = chat_model_problem(model, today="2026-11-25")
+    assert problem and words in problem
+
+
+@pytest.mark.parametrize("model", ["gpt-5.5", "gpt-5.6-luna", "gpt-5.4-mini"])
+def test_current_chat_models_and_newer_families_are_accepted(model):
+    assert chat_model_problem(model, today="2026-11-25") is None
