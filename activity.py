@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
+from flask import after_this_request, current_app, has_request_context
 from sqlalchemy import (
     Boolean,
     Column,
@@ -140,11 +140,25 @@ def _elapsed_ms(started):
 
 
 def _record_safely(*args):
-    # The admin's secret matters more than our bookkeeping: a database hiccup must not fail the mint.
-    try:
-        record_mint(*args)
-    except Exception:  # noqa: BLE001 - logged with its traceback, then the mint goes on
-        current_app.logger.exception("could not record a mint in the activity record")
+    # The admin's secret matters more than our bookkeeping: the record is written once the answer has gone out
+    # (it is not on the admin's critical path), and a database hiccup is logged, never a failed mint.
+    app = current_app._get_current_object()
+
+    def record():
+        with app.app_context():
+            try:
+                record_mint(*args)
+            except Exception:  # noqa: BLE001 - logged with its traceback, then the mint goes on
+                app.logger.exception("could not record a mint in the activity record")
+
+    if not has_request_context():
+        record()
+        return
+
+    @after_this_request
+    def record_when_sent(response):
+        response.call_on_close(record)
+        return response
 
 
 def parse_voice_event(payload):

@@ -27,19 +27,22 @@ def init_database(app, database_url):
             # Readers don't wait for the writer, which matters with threaded gunicorn workers.
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA busy_timeout=15000")
+            # In WAL mode NORMAL never corrupts the file and loses at most the last commits on power loss, but it
+            # skips an fsync on every commit, about 2 ms of every mint's activity record here.
+            connection.execute("PRAGMA synchronous=NORMAL")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    _create_tables(engine)
+    create_tables(engine)
     app.extensions["database"] = engine
     return engine
 
 
-def _create_tables(engine, attempts=4):
+def create_tables(engine, tables=None, attempts=4):
     # gunicorn's workers (and several instances) start at once: all see a table missing, one creates it and
     # the others fail with "already exists". Trying again finds it there.
     for attempt in range(attempts):
         try:
-            metadata.create_all(engine)
+            metadata.create_all(engine, tables=tables)
             return
         except DBAPIError:
             if attempt == attempts - 1:

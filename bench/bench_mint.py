@@ -53,8 +53,11 @@ def measure_app(standin, endpoint, model, levels, seconds, extra_env=None):
         cookie, csrf = sign_in(server.url)
         load = dict(content_type=content_type, body=body, cookie=cookie, csrf=csrf)
         results = {}
+        # Warm-up: thread pools, connection pools, and each worker's background import of the chat libraries
+        # (a few seconds of CPU after a worker starts, which would otherwise land in the first figures).
+        run_load(server.url + path, concurrency=levels[0], seconds=4, **load)
         for concurrency in levels:
-            run_load(server.url + path, concurrency=concurrency, seconds=1, **load)  # warm-up: threads, pools
+            run_load(server.url + path, concurrency=concurrency, seconds=1, **load)
             results[concurrency] = run_load(server.url + path, concurrency=concurrency, seconds=seconds, **load)
         return results
     finally:

@@ -40,9 +40,9 @@ class ChatServerSlot:
 def init_chat_server(app, settings, engine):
     """Creates the store's tables; the server itself is built on first use. The Flask config key
     CHATKIT_AGENT_MODEL (an agents Model) replaces the real model: tests plug in a scripted one, never the network."""
-    from database import metadata
+    from database import create_tables
 
-    metadata.create_all(engine, tables=[threads_table, items_table])
+    create_tables(engine, tables=[threads_table, items_table])
     app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"))
     if settings.chatkit_mode == "self-hosted" and not app.testing:
         # Import the libraries in the background, so the first message does not wait for them.

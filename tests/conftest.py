@@ -7,12 +7,26 @@ from pathlib import Path
 
 import pytest
 import responses
+from flask import Flask
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from admins import add_admin  # noqa: E402
 from app import create_app  # noqa: E402
+
+
+class ClosingClient(FlaskClient):
+    """A test client that reads and closes every response, as a real server does once it has sent it: work the
+    app defers until then (the activity record) has happened when the call returns. Pass buffered=False to
+    read a stream piece by piece."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+Flask.test_client_class = ClosingClient
 
 API_KEY = "sk-test-key-0123456789abcdefghijklmnop"
 BASE_URL = "https://api.openai.com/v1"

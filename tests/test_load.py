@@ -13,9 +13,10 @@ from common import ENDPOINTS, AppServer, StandInProcess, memory_and_files, run_p
 
 CONCURRENCY = 64
 SLICE_SECONDS = 4
-# Growth allowed between two equal slices. Pools may still grow by up to a connection per client (bounded
-# by the pool size, not a leak); a connection or file leaked per request would add more than a thousand.
-MAX_FD_GROWTH = CONCURRENCY
+# Growth allowed between two equal slices. Inbound keep-alive sockets and the upstream pool swing by up to
+# a connection per client each way at the moment of counting (seen: 54 to 111 sockets), which is not a leak;
+# a connection or file leaked per request would add one per request, and a slice serves far more than this.
+MAX_FD_GROWTH = 2 * CONCURRENCY
 MAX_MEMORY_GROWTH_MIB = 40
 
 
@@ -35,6 +36,7 @@ def test_64_clients_mint_without_errors_and_without_leaks():
         for result in (first, second):
             assert result.errors == 0, f"{result.error_detail}; server log:\n{server.log()[-3000:]}"
             assert result.requests > CONCURRENCY * 2  # every client minted more than once: nothing stalled
+        assert second.requests > 4 * MAX_FD_GROWTH  # enough requests that a per-request leak would show
         assert fds_after - fds_before <= MAX_FD_GROWTH, (fds_before, fds_after)
         assert memory_after - memory_before <= MAX_MEMORY_GROWTH_MIB, (memory_before, memory_after)
         assert "Traceback" not in server.log()
