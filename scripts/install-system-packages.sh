@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need (headless Chromium and what Playwright's driver links against),
-# skipping apt entirely when they are already there.
+# Installs the Debian packages the tests drive (headless Chromium and what Playwright's driver links against,
+# espeak-ng for the sandbox's spoken answers, and the real servers below), skipping apt when all are there.
 set -euo pipefail
 packages=(chromium libatomic1 espeak-ng)
 # Real servers for the deployment tests (tests/test_deploy_nginx.py, test_shared_instances.py, e2e/test_turn.py);
