@@ -5,6 +5,7 @@ from flask import Blueprint, g, make_response, render_template, request
 import activity
 from api_errors import bad_request
 from blueprints.auth import login_required
+from extensions import limiter
 
 bp = Blueprint("activity", __name__)
 
@@ -65,8 +66,13 @@ def activity_page():
     return response
 
 
+# A voice page reports about three events an attempt; a page stuck in a loop must not fill the activity record.
+TELEMETRY_RATE_LIMIT = "120 per minute"
+
+
 @bp.post("/api/v1/realtime/telemetry")
 @login_required
+@limiter.limit(TELEMETRY_RATE_LIMIT)
 def voice_telemetry():
     payload = request.get_json(silent=True)
     if payload is None:

@@ -161,6 +161,12 @@ def test_telemetry_needs_sign_in_and_csrf(client, admin):
     assert admin.post(TELEMETRY, json=telemetry()).status_code == 401
 
 
+def test_a_page_flooding_telemetry_is_stopped_with_429(admin):
+    answers = [admin.post(TELEMETRY, json=telemetry(attemptId=f"flood-{n}")).status_code for n in range(121)]
+    assert answers[:120] == [204] * 120
+    assert answers[120] == 429
+
+
 # --- figures, chart, pruning -----------------------------------------------------------------------------
 
 
