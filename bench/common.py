@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from openai_payloads import OFFER_SDP  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
-API_KEY = "sk-bench-0123456789abcdefghijklmnopqrstuv"
+API_KEY = "sk-bench-not-a-real-key"
 ADMIN, PASSWORD = "bench", "bench-password-123"
 # The per-admin MINT_RATE_LIMIT would otherwise refuse the benchmark's one admin after 20 mints a minute.
 UNLIMITED = "1000000 per minute"

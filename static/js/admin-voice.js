@@ -338,6 +338,7 @@ function onServerEvent(event) {
       break;
     case 'response.output_text.done':
       transcript.agentDone(event.item_id, event.text);
+      copyToChat('assistant', event.text, event.item_id);
       break;
     case 'response.done':
       responseActive = false;
