@@ -11,12 +11,12 @@ from werkzeug.exceptions import HTTPException
 
 import activity  # noqa: F401 - defines its tables on database.metadata before init_database creates them
 from api_errors import NOT_SIGNED_IN, ApiError
-from config import ConfigError, load_settings
 from chatkit_server import init_chat_server
+from config import ConfigError, load_settings
 from database import init_database
 from extensions import csrf, limiter
-from openai_client import OpenAIClient
 from logging_setup import configure_logging, init_request_ids
+from openai_client import OpenAIClient
 from security import init_security
 
 MAX_REQUEST_BYTES = 256 * 1024
@@ -60,18 +60,10 @@ def create_app(test_config=None):
     init_security(app, settings)
     init_request_ids(app)
 
-    from blueprints import auth, chatkit, realtime
+    from blueprints import activity, auth, chatkit, health, realtime, status
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(realtime.bp)
-    app.register_blueprint(chatkit.bp)
-    from blueprints import activity, status
-
-    app.register_blueprint(activity.bp)
-    app.register_blueprint(status.bp)
-    from blueprints import health
-
-    app.register_blueprint(health.bp)
+    for blueprint in (auth, realtime, chatkit, status, activity, health):
+        app.register_blueprint(blueprint.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
     _register_error_handlers(app)
     return app

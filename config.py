@@ -323,6 +323,7 @@ def load_settings(environ):
     chatkit_mode = _chatkit_mode(environ, chatkit_agent_id)
     # Required outside localhost only, which depends on the request's host: the chat page checks it.
     chatkit_domain_key = _text(environ, "CHATKIT_DOMAIN_KEY")
+    turn_urls = _turn_urls(environ)
     return Settings(
         openai_api_key=_text(environ, "OPENAI_API_KEY"),
         openai_base_url=_base_url(environ),
@@ -354,8 +355,8 @@ def load_settings(environ):
         metrics_token=_text(environ, "METRICS_TOKEN"),
         # Set by gunicorn.conf.py (or the operator) so every worker's metrics add up in one /metrics answer.
         prometheus_multiproc_dir=_text(environ, "PROMETHEUS_MULTIPROC_DIR"),
-        turn_shared_secret=_turn_secret(environ, _turn_urls(environ)),
-        turn_urls=_turn_urls(environ),
+        turn_shared_secret=_turn_secret(environ, turn_urls),
+        turn_urls=turn_urls,
         # Sessions last at most 60 minutes and TURN refreshes an allocation with the same credentials.
         turn_credential_ttl_seconds=_number(environ, "TURN_CREDENTIAL_TTL_SECONDS", 3900, 60, 86400, kind=int),
         log_format=_log_format(environ, debug),
