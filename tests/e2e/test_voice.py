@@ -1,8 +1,9 @@
 """The voice page in headless Chromium against the local Realtime sandbox: what an admin sees and hears."""
 
 import re
+import wave
 
-from e2e_harness import INSECURE_HOST, Sandbox, open_voice_page, start_app
+from e2e_harness import CHROMIUM, CHROMIUM_ARGS, INSECURE_HOST, Sandbox, open_voice_page, start_app
 from playwright.sync_api import expect
 
 # Bytes of audio sent and received on the page's newest peer connection, asked of the browser's getStats.
@@ -249,3 +250,26 @@ def test_plain_http_on_a_real_host_name_asks_for_https(browser, live_app, sandbo
         assert sandbox.state()["mints"] == mints_before
     finally:
         page.context.close()
+
+
+def test_a_microphone_that_sends_only_silence_is_pointed_out(browser, live_app, tmp_path):
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as writer:  # a muted or wrong input: nothing but zeros
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16_000)
+        writer.writeframes(bytes(2 * 16_000 * 2))
+    quiet = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={silence}"],
+    )
+    try:
+        page = open_voice_page(quiet, live_app())
+        start(page)
+        expect_connected(page)
+        expect(page.locator("#voice-silence")).to_be_hidden()
+        expect(page.locator("#voice-silence")).to_be_visible(timeout=12_000)  # after several seconds
+        expect(page.locator("#voice-silence")).to_contain_text("only silence")
+        page.click("#voice-mute")  # muted on purpose: nothing to warn about
+        expect(page.locator("#voice-silence")).to_be_hidden()
+    finally:
+        quiet.close()
