@@ -79,13 +79,7 @@ class DatabaseStore(Store[ChatContext]):
                 )
             order_by = threads_table.c.position.desc() if descending else threads_table.c.position.asc()
             rows = connection.execute(query.order_by(order_by).limit(limit + 1)).all()
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(
-            data=[ThreadMetadata.model_validate_json(row.body) for row in rows],
-            has_more=has_more,
-            after=rows[-1].id if has_more and rows else None,
-        )
+        return _page(rows, limit, ThreadMetadata.model_validate_json)
 
     def current_thread_id_sync(self, admin):
         """The admin's most recently changed thread, or None."""
@@ -119,13 +113,7 @@ class DatabaseStore(Store[ChatContext]):
                 query = query.where(items_table.c.position < position if descending else items_table.c.position > position)
             order_by = items_table.c.position.desc() if descending else items_table.c.position.asc()
             rows = connection.execute(query.order_by(order_by).limit(limit + 1)).all()
-        has_more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(
-            data=[_thread_item.validate_json(row.body) for row in rows],
-            has_more=has_more,
-            after=rows[-1].id if has_more and rows else None,
-        )
+        return _page(rows, limit, _thread_item.validate_json)
 
     def add_thread_item_sync(self, thread_id, item, admin):
         with self.engine.begin() as connection:
@@ -214,3 +202,11 @@ class DatabaseStore(Store[ChatContext]):
 
     async def delete_attachment(self, attachment_id, context):
         raise NotFoundError(f"Attachment {attachment_id} not found: attachments are not supported")
+
+
+def _page(rows, limit, parse):
+    """ChatKit's Page from up to limit + 1 rows (the extra one only says whether there are more)."""
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    after = rows[-1].id if has_more and rows else None
+    return Page(data=[parse(row.body) for row in rows], has_more=has_more, after=after)

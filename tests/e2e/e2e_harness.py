@@ -157,16 +157,19 @@ RECORDER = """
 """
 
 
-def open_voice_page(browser, app_url, *, microphone=True):
-    """A new context signed in as the e2e admin, on /admin/voice; the caller closes page.context."""
-    context = browser.new_context(base_url=app_url)
+def open_voice_page(browser, app_url, *, microphone=True, init_scripts=(), admin=ADMIN, password=PASSWORD,
+                    **context_options):
+    """A new context signed in as `admin`, on /admin/voice; the caller closes page.context.
+    `init_scripts` run before any of the page's own scripts, then RECORDER."""
+    context = browser.new_context(base_url=app_url, **context_options)
     if microphone:
         context.grant_permissions(["microphone"], origin=app_url)
-    context.add_init_script(RECORDER)
+    for script in (*init_scripts, RECORDER):
+        context.add_init_script(script)
     page = context.new_page()
     page.goto("/login?next=/admin/voice")
-    page.fill("#username", ADMIN)
-    page.fill("#password", PASSWORD)
+    page.fill("#username", admin)
+    page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/voice")
     return page

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from e2e_harness import RECORDER
+from e2e_harness import open_voice_page
 
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
@@ -42,17 +42,9 @@ def nginx_in_front(sandbox_server, tmp_path):
 
 def test_a_full_voice_session_through_nginx_over_https(browser, nginx_in_front, sandbox):
     nginx = nginx_in_front
-    context = browser.new_context(base_url=nginx.https_url, ignore_https_errors=True)
+    page = open_voice_page(browser, nginx.https_url, admin=ADMIN, password=PASSWORD, ignore_https_errors=True)
     try:
-        context.grant_permissions(["microphone"], origin=nginx.https_url)
-        context.add_init_script(RECORDER)
-        page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto("/login?next=/admin/voice")
-        page.fill("#username", ADMIN)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/admin/voice")
         assert page.evaluate("window.isSecureContext && location.protocol") == "https:"
         page.click("#voice-start")
         expect(page.locator("#voice-state")).to_have_text("Connected")
@@ -60,6 +52,6 @@ def test_a_full_voice_session_through_nginx_over_https(browser, nginx_in_front, 
         page.click("#voice-hangup")
         expect(page.locator("#voice-state")).to_have_text("Ended")
     finally:
-        context.close()
+        page.context.close()
     # The browser spoke HTTP/2 to nginx (listen ... ssl http2), which spoke HTTP/1.1 keep-alive to gunicorn.
     assert '"POST /api/v1/realtime/calls HTTP/2.0" 201' in nginx.log("access.log")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from e2e_harness import ADMIN, PASSWORD, RECORDER, start_app
+from e2e_harness import open_voice_page, start_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,17 +62,8 @@ def turn_apps(coturn, sandbox_server, tmp_path_factory):
 
 
 def relay_only_page(browser, app_url):
-    context = browser.new_context(base_url=app_url)
-    context.grant_permissions(["microphone"], origin=app_url)
-    context.add_init_script(FORCE_RELAY)
-    context.add_init_script(RECORDER)
-    page = context.new_page()
+    page = open_voice_page(browser, app_url, init_scripts=[FORCE_RELAY])
     page.set_default_timeout(15_000)
-    page.goto("/login?next=/admin/voice")
-    page.fill("#username", ADMIN)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/admin/voice")
     return page
 
 
