@@ -1,12 +1,14 @@
 """The activity record: who minted what and when, how each voice session went, and the success figures."""
 
+import atexit
+import queue
 import statistics
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from flask import after_this_request, current_app, has_request_context
+from flask import current_app
 from sqlalchemy import (
     Boolean,
     Column,
@@ -102,18 +104,25 @@ def _cut(text):
 
 
 def record_mint(kind, admin, outcome, latency_ms, request_id=None, error_code=None):
-    """Stores one mint (kind: realtime, relay, chatkit or test; outcome: ok or error)."""
+    """Stores one mint now (kind: realtime, relay, chatkit or test; outcome: ok or error)."""
+    row = _mint_row(kind, admin, outcome, latency_ms, request_id, error_code)
+    count_mint(kind, outcome)
+    _insert_mints([row])
+
+
+def _mint_row(kind, admin, outcome, latency_ms, request_id, error_code):
     if kind not in MINT_KINDS or outcome not in OUTCOMES:
         raise ValueError(f"unknown mint kind {kind!r} or outcome {outcome!r}")
-    count_mint(kind, outcome)
+    return {
+        "created_at": _now(), "admin": admin, "kind": kind, "outcome": outcome,
+        "latency_ms": None if latency_ms is None else round(float(latency_ms), 1),
+        "request_id": _cut(request_id), "error_code": _cut(error_code),
+    }
+
+
+def _insert_mints(rows):
     with database().begin() as connection:
-        connection.execute(
-            insert(mints).values(
-                created_at=_now(), admin=admin, kind=kind, outcome=outcome,
-                latency_ms=None if latency_ms is None else round(float(latency_ms), 1),
-                request_id=_cut(request_id), error_code=_cut(error_code),
-            )
-        )
+        connection.execute(insert(mints), rows)  # one statement for the whole batch, compiled once and cached
     _prune_now_and_then()
 
 
@@ -126,12 +135,12 @@ def recorded_mint(kind, admin, mint):
     try:
         result = mint()
     except ApiError as error:
-        _record_safely(kind, admin, "error", _elapsed_ms(started), getattr(error, "request_id", None), error.code)
+        _record_later(kind, admin, "error", _elapsed_ms(started), getattr(error, "request_id", None), error.code)
         raise
     upstream = result[1] if isinstance(result, tuple) else result
     # OpenAI's own latency (all attempts) when the client measured it, so the record matches what the admin saw.
     latency_ms = getattr(upstream, "latency_ms", None) or _elapsed_ms(started)
-    _record_safely(kind, admin, "ok", latency_ms, getattr(upstream, "request_id", None))
+    _record_later(kind, admin, "ok", latency_ms, getattr(upstream, "request_id", None))
     return result
 
 
@@ -139,26 +148,77 @@ def _elapsed_ms(started):
     return (time.perf_counter() - started) * 1000
 
 
-def _record_safely(*args):
-    # The admin's secret matters more than our bookkeeping: the record is written once the answer has gone out
-    # (it is not on the admin's critical path), and a database hiccup is logged, never a failed mint.
-    app = current_app._get_current_object()
+def _record_later(kind, admin, outcome, latency_ms, request_id=None, error_code=None):
+    # The admin's secret matters more than our bookkeeping: the record is written by the writer thread, off the
+    # admin's critical path, and a database hiccup is logged there, never a failed mint.
+    count_mint(kind, outcome)
+    _writer.put(current_app._get_current_object(), _mint_row(kind, admin, outcome, latency_ms, request_id, error_code))
 
-    def record():
-        with app.app_context():
+
+class _MintWriter:
+    """One background thread per process that writes queued mints, as many as have queued up in one transaction.
+
+    Under load one commit carries dozens of mints instead of every request taking SQLite's write lock in turn,
+    and a request spends a queue put on its record instead of an insert (README "Performance and reliability").
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self):
+        self._queue = queue.Queue()
+        self._start_lock = threading.Lock()
+        self._thread = None
+
+    def put(self, app, row):
+        if self._thread is None or not self._thread.is_alive():  # first use, or a worker forked from a parent
+            self._start()
+        self._queue.put((app, row))
+
+    def flush(self):
+        """Returns once every mint this process queued is in the database (or its failure is logged)."""
+        self._queue.join()
+
+    def _start(self):
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="activity-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self):
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                record_mint(*args)
-            except Exception:  # noqa: BLE001 - logged with its traceback, then the mint goes on
-                app.logger.exception("could not record a mint in the activity record")
+                self._write(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
-    if not has_request_context():
-        record()
-        return
+    @staticmethod
+    def _write(batch):
+        rows_by_app = {}
+        for app, row in batch:
+            rows_by_app.setdefault(app, []).append(row)
+        for app, rows in rows_by_app.items():
+            with app.app_context():
+                try:
+                    _insert_mints(rows)
+                except Exception:  # noqa: BLE001 - logged with its traceback; the mints were answered already
+                    app.logger.exception("could not record %d mint(s) in the activity record", len(rows))
 
-    @after_this_request
-    def record_when_sent(response):
-        response.call_on_close(record)
-        return response
+
+_writer = _MintWriter()
+# A worker that exits (gunicorn's graceful stop, a restart) writes what it still holds first.
+atexit.register(_writer.flush)
+
+
+def flush_mints():
+    """Waits for this process's queued mints: the pages call it so an admin sees their own mint at once."""
+    _writer.flush()
 
 
 def parse_voice_event(payload):
@@ -308,6 +368,7 @@ def _with_aware_times(row):
 
 
 def mint_page(admin=None, outcome=None, number=1):
+    flush_mints()
     return _page(_filtered(mints, mints.c.created_at, admin, outcome), number)
 
 
@@ -317,6 +378,7 @@ def voice_session_page(admin=None, outcome=None, number=1):
 
 def known_admins():
     """Every admin with a record, for the filter."""
+    flush_mints()
     with database().connect() as connection:
         names = set(connection.execute(select(mints.c.admin).distinct()).scalars())
         names |= set(connection.execute(select(voice_sessions.c.admin).distinct()).scalars())
@@ -324,6 +386,7 @@ def known_admins():
 
 
 def last_mint(admin):
+    flush_mints()
     with database().connect() as connection:
         row = connection.execute(
             select(mints).where(mints.c.admin == admin).order_by(mints.c.created_at.desc(), mints.c.id.desc()).limit(1)

@@ -1,5 +1,6 @@
 """The activity record: every mint is recorded with its outcome, the voice page's telemetry, figures and pruning."""
 
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,6 +17,7 @@ TELEMETRY = "/api/v1/realtime/telemetry"
 
 
 def all_mints(app):
+    activity.flush_mints()  # mints are written by a background thread
     with app.app_context(), activity.database().connect() as connection:
         return connection.execute(select(activity.mints).order_by(activity.mints.c.id)).mappings().all()
 
@@ -76,13 +78,33 @@ def test_a_mint_without_an_api_key_is_recorded_as_not_configured(make_app):
     assert [(row["outcome"], row["error_code"]) for row in all_mints(app)] == [("error", "not_configured")]
 
 
-def test_a_broken_activity_record_does_not_fail_the_mint(app, admin, openai_mock, monkeypatch):
+def test_a_broken_activity_record_does_not_fail_the_mint(app, admin, openai_mock, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(activity, "record_mint", broken)
+    monkeypatch.setattr(activity, "_insert_mints", broken)
     openai_mock.post(MINT_URL, json=client_secret_response())
     assert admin.post("/api/v1/chatkit/realtime-session").status_code == 200
+    activity.flush_mints()
+    assert "could not record 1 mint(s) in the activity record" in caplog.text and "disk full" in caplog.text
+
+
+def test_mints_that_queue_up_while_one_is_written_go_in_one_transaction_and_none_is_lost(app, monkeypatch):
+    batches, gate = [], threading.Event()
+    write = activity._insert_mints
+
+    def slow_write(rows):
+        gate.wait(5)  # the writer is busy with the first mint while the others arrive
+        batches.append(len(rows))
+        write(rows)
+
+    monkeypatch.setattr(activity, "_insert_mints", slow_write)
+    with app.test_request_context():
+        for index in range(100):
+            activity._record_later("test", "alice", "ok", index)
+    gate.set()
+    assert len(all_mints(app)) == 100
+    assert sum(batches) == 100 and len(batches) <= 2
 
 
 def test_record_mint_refuses_an_unknown_kind(app):
