@@ -4,6 +4,7 @@ C concurrent clients, each figure a ratio to the harness ceiling (the same load 
     .venv/bin/python bench/bench_mint.py                      # production settings, mint and relay
     .venv/bin/python bench/bench_mint.py --alternatives       # also sync, gthread thread counts, gevent
     .venv/bin/python bench/bench_mint.py --models gthread:2:128,gevent:2:1000 --concurrency 64,256
+    .venv/bin/python bench/bench_mint.py --reference          # also a bare WSGI route: this machine's floor
 
 The one benchmark admin signs in once and every connection shares its cookie and CSRF token;
 MINT_RATE_LIMIT is set to 1000000 per minute, or the per-admin limit would refuse all but 20 mints.
@@ -14,6 +15,7 @@ the activity record (SQLite under a temporary folder).
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -22,12 +24,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (  # noqa: E402
     API_KEY,
     ENDPOINTS,
+    ROOT,
     STANDIN_BODIES,
     AppServer,
     ServerModel,
     StandInProcess,
+    free_port,
     run_load,
+    run_load_counting_cpu,
     sign_in,
+    stop,
+    wait_for_port,
+    worker_pids,
 )
 
 ALTERNATIVES = ["sync:2", "gthread:2:16", "gthread:2:64", "gthread:2:128", "gthread:2:256", "gevent:2:1000"]
@@ -58,7 +66,8 @@ def measure_app(standin, endpoint, model, levels, seconds, extra_env=None):
         run_load(server.url + path, concurrency=levels[0], seconds=4, **load)
         for concurrency in levels:
             run_load(server.url + path, concurrency=concurrency, seconds=1, **load)
-            results[concurrency] = run_load(server.url + path, concurrency=concurrency, seconds=seconds, **load)
+            results[concurrency] = run_load_counting_cpu(server.url + path, server.worker_pids(), standin.process.pid,
+                                                         concurrency=concurrency, seconds=seconds, **load)
         return results
     finally:
         log = server.log()
@@ -67,13 +76,38 @@ def measure_app(standin, endpoint, model, levels, seconds, extra_env=None):
             print(f"  ! the server logged a traceback:\n{log[-2000:]}", file=sys.stderr)
 
 
+def measure_reference(standin, model, levels, seconds):
+    """bench/reference_app.py (bare WSGI, http.client) under the same worker model, load and stand-in."""
+    port = free_port()
+    concurrency_flag = "--worker-connections" if model.worker_class == "gevent" else "--threads"
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "--chdir", str(ROOT / "bench"), "-b", f"127.0.0.1:{port}",
+         "-k", model.worker_class, "-w", str(model.workers), concurrency_flag, str(model.threads), "reference_app:app"],
+        env={**os.environ, "REFERENCE_UPSTREAM_PORT": str(standin.port)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, server)
+        url, load = f"http://127.0.0.1:{port}/", dict(content_type="application/json", body=b"{}")
+        run_load(url, concurrency=levels[0], seconds=2, **load)
+        results = {}
+        for concurrency in levels:
+            run_load(url, concurrency=concurrency, seconds=1, **load)
+            results[concurrency] = run_load_counting_cpu(url, worker_pids(server.pid), standin.process.pid,
+                                                         concurrency=concurrency, seconds=seconds, **load)
+        return results
+    finally:
+        stop(server)
+
+
 def row(label, concurrency, ceiling, result):
     ratio = result.rate / ceiling.rate if ceiling.rate else 0.0
     if not result.requests:  # nothing finished within the run: no latency to compare
-        return f"| {label} | {concurrency} | {ceiling.rate:.1f} | 0 | 0 | n/a | n/a | {result.errors} {result.error_detail} |"
+        return f"| {label} | {concurrency} | {ceiling.rate:.1f} | 0 | 0 | n/a | n/a | {result.errors} {result.error_detail} | | |"
     return (f"| {label} | {concurrency} | {ceiling.rate:.1f} | {result.rate:.1f} | {ratio:.3f} | "
             f"{result.p50_ms - ceiling.p50_ms:+.2f} | {result.p99_ms - ceiling.p99_ms:+.2f} | "
-            f"{result.errors}{' (' + result.error_detail + ')' if result.errors else ''} |")
+            f"{result.errors}{' (' + result.error_detail + ')' if result.errors else ''} | "
+            f"{result.server_cpu_ms:.2f} | {result.standin_cpu_ms:.2f} |")
 
 
 def main():
@@ -85,6 +119,8 @@ def main():
     parser.add_argument("--models", default="", help="worker models, e.g. gthread:2:128,gevent:2:1000; "
                                                      "empty: gunicorn.conf.py's own defaults")
     parser.add_argument("--alternatives", action="store_true", help=f"also try {', '.join(ALTERNATIVES)}")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time bench/reference_app.py, a bare WSGI token route, under each worker model")
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
     models = [None] + [ServerModel.parse(text) for text in args.models.split(",") if text]
@@ -94,15 +130,17 @@ def main():
         models += [ServerModel.parse(text) for text in ALTERNATIVES]
     load_generator = "wrk (1 thread)" if shutil.which("wrk") else "asyncio aiohttp client (install wrk for better)"
     print(f"# L = {args.latency_ms:g} ms, {os.cpu_count()} cores, {args.seconds} s per figure, load: {load_generator}")
-    print("# added p50/p99 = app latency minus the ceiling run's latency at the same C\n")
+    print("# added p50/p99 = app latency minus the ceiling run's latency at the same C; CPU = user + system time of the")
+    print("# server's workers and of the stand-in, per finished request (both share the machine with the load)\n")
 
     standin = StandInProcess(args.latency_ms)
     try:
         for endpoint in args.endpoints.split(","):
             ceilings = {level: measure_ceiling(standin, endpoint, level, args.seconds) for level in levels}
             print(f"## {endpoint}: {ENDPOINTS[endpoint][0]}")
-            print("| server | C | ceiling req/s | achieved req/s | ratio | added p50 ms | added p99 ms | errors |")
-            print("|---|---|---|---|---|---|---|---|")
+            print("| server | C | ceiling req/s | achieved req/s | ratio | added p50 ms | added p99 ms | errors "
+                  "| server CPU ms/req | stand-in CPU ms/req |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             for model in models:
                 label = model.label if model else "gunicorn.conf.py defaults"
                 started = time.monotonic()
@@ -110,6 +148,12 @@ def main():
                 for level in levels:
                     print(row(label, level, ceilings[level], results[level]), flush=True)
                 print(f"<!-- {label}: {time.monotonic() - started:.0f} s -->", flush=True)
+                if args.reference and endpoint == "mint":
+                    reference_model = model or ServerModel("gthread", os.cpu_count() or 2, 64)
+                    results = measure_reference(standin, reference_model, levels, args.seconds)
+                    for level in levels:
+                        print(row(f"reference app, {reference_model.label}", level, ceilings[level], results[level]),
+                              flush=True)
             print()
         print("# targets: " + "; ".join(f"C={level}: {target}" for level, target in TARGETS.items()))
     finally:

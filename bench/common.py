@@ -157,9 +157,7 @@ class AppServer:
         return Path(self.folder, "server.log").read_text(errors="replace")
 
     def worker_pids(self):
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        text = children.read_text() if children.exists() else ""
-        return [int(pid) for pid in text.split()] or [self.process.pid]
+        return worker_pids(self.process.pid)
 
     def close(self):
         stop(self.process)
@@ -189,6 +187,8 @@ class LoadResult:
     p99_ms: float
     errors: int
     error_detail: str = ""
+    server_cpu_ms: float | None = None  # CPU (user + system) per request of the server's workers, and the stand-in's
+    standin_cpu_ms: float | None = None
 
     @property
     def rate(self):
@@ -262,6 +262,35 @@ def run_python_load(url, *, concurrency, seconds, content_type, body, cookie="",
 
 def run_load(url, **kwargs):
     return run_wrk(url, **kwargs) if shutil.which("wrk") else run_python_load(url, **kwargs)
+
+
+def worker_pids(master_pid):
+    """A gunicorn master's workers (or the process itself when it has no children)."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    text = children.read_text() if children.exists() else ""
+    return [int(pid) for pid in text.split()] or [master_pid]
+
+
+def cpu_seconds(pids):
+    """User + system CPU time so far, summed over the given processes."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_load_counting_cpu(url, server_pids, standin_pid, **kwargs):
+    """run_load, plus how much CPU the server's workers and the stand-in spent per finished request."""
+    server_before, standin_before = cpu_seconds(server_pids), cpu_seconds([standin_pid])
+    result = run_load(url, **kwargs)
+    if result.requests:
+        result.server_cpu_ms = (cpu_seconds(server_pids) - server_before) * 1000 / result.requests
+        result.standin_cpu_ms = (cpu_seconds([standin_pid]) - standin_before) * 1000 / result.requests
+    return result
 
 
 def memory_and_files(pids):
