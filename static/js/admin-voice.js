@@ -164,7 +164,7 @@ async function connect({ reconnecting }) {
       return;
     }
     const text = reconnecting
-      ? `The connection was lost and ${reconnectsDone} reconnect attempts failed. Last error: ${error.message}`
+      ? `The connection was lost and ${reconnectsDone} reconnect ${reconnectsDone === 1 ? 'attempt' : 'attempts'} failed. Last error: ${error.message}`
       : error.message;
     finish('error', text, { message: text, kind: 'error', reconnect: !local });
     return;

@@ -273,3 +273,72 @@ def test_a_microphone_that_sends_only_silence_is_pointed_out(browser, live_app, 
         expect(page.locator("#voice-silence")).to_be_hidden()
     finally:
         quiet.close()
+
+
+def failing_microphone(name, message):
+    """An init script making getUserMedia reject as Chromium does when the capture device is missing or busy."""
+    return f"""
+navigator.mediaDevices.getUserMedia = async () => {{
+  throw new DOMException({message!r}, {name!r});
+}};
+"""
+
+
+def expect_microphone_error(page, words):
+    expect_error(page, words)
+    # A local problem: the admin fixes the device and presses Start; there is no call to reconnect.
+    expect(page.locator("#voice-reconnect")).to_be_hidden()
+    expect(page.locator("#voice-start")).to_be_enabled()
+    expect(page.locator("#voice-hangup")).to_be_disabled()
+
+
+def test_a_missing_microphone_is_explained(browser, live_app, sandbox):
+    page = open_voice_page(
+        browser, live_app(), init_scripts=[failing_microphone("NotFoundError", "Requested device not found")]
+    )
+    try:
+        start(page)
+        expect_microphone_error(page, "No microphone was found. Connect one")
+        # The secret is minted while the microphone opens, so a mint may happen; an SDP offer never does.
+        assert sandbox.state()["calls"] == 0
+    finally:
+        page.context.close()
+
+
+def test_a_busy_microphone_is_explained(browser, live_app, sandbox):
+    page = open_voice_page(
+        browser, live_app(), init_scripts=[failing_microphone("NotReadableError", "Could not start audio source")]
+    )
+    try:
+        start(page)
+        expect_microphone_error(page, "The microphone could not be started: another application may be holding it")
+        assert sandbox.state()["calls"] == 0
+    finally:
+        page.context.close()
+
+
+def test_reconnecting_gives_up_after_the_last_attempt_and_offers_a_manual_reconnect(signed_in_page, sandbox):
+    page = signed_in_page()
+    calls_before = {peer["call_id"] for peer in sandbox.state()["peers"]}
+    start(page)
+    expect_connected(page)
+    [call] = [peer["call_id"] for peer in sandbox.state()["peers"] if peer["call_id"] not in calls_before]
+    # RECONNECT_DELAYS_MS in admin-voice.js allows three attempts (after 1, 2 and 4 s); refuse each one's offer.
+    sandbox.control(reject_next_calls={"count": 3, "status": 500})
+    sandbox.hang_up(call)
+    expect(page.locator("#voice-state")).to_have_text("Reconnecting…")
+    expect(page.locator("#voice-message-text")).to_contain_text("(attempt 3 of 3)", timeout=10_000)
+    expect(page.locator("#voice-message-text")).to_contain_text("The SDP exchange failed (HTTP 500)")
+
+    expect_error(page, "The connection was lost and 3 reconnect attempts failed.", timeout=10_000)
+    expect(page.locator("#voice-message-text")).to_contain_text("Last error: The SDP exchange failed (HTTP 500)")
+    expect(page.locator("#voice-reconnect")).to_be_visible()
+    expect(page.locator("#voice-start")).to_be_enabled()
+    expect(page.locator("#voice-hangup")).to_be_disabled()
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+    state = sandbox.state()
+    assert state["calls_rejected"] == 3 and state["knobs"]["reject_next_calls"]["count"] == 0
+
+    page.click("#voice-reconnect")  # the admin's own retry starts a fresh session
+    expect_connected(page)
+    expect(page.locator("#voice-message")).to_be_hidden()
