@@ -60,20 +60,25 @@ def measure_app(standin, endpoint, model, levels, seconds, extra_env=None):
     try:
         cookie, csrf = sign_in(server.url)
         load = dict(content_type=content_type, body=body, cookie=cookie, csrf=csrf)
-        results = {}
         # Warm-up: thread pools, connection pools, and each worker's background import of the chat libraries
         # (a few seconds of CPU after a worker starts, which would otherwise land in the first figures).
-        run_load(server.url + path, concurrency=levels[0], seconds=4, **load)
-        for concurrency in levels:
-            run_load(server.url + path, concurrency=concurrency, seconds=1, **load)
-            results[concurrency] = run_load_counting_cpu(server.url + path, server.worker_pids(), standin.process.pid,
-                                                         concurrency=concurrency, seconds=seconds, **load)
-        return results
+        return measure_levels(server.url + path, server.worker_pids(), standin, levels, seconds, warm_up=4, **load)
     finally:
         log = server.log()
         server.close()
         if "Traceback" in log:
             print(f"  ! the server logged a traceback:\n{log[-2000:]}", file=sys.stderr)
+
+
+def measure_levels(url, server_pids, standin, levels, seconds, warm_up, **load):
+    """A warm-up, then one measurement per concurrency level (each after a second at that level)."""
+    run_load(url, concurrency=levels[0], seconds=warm_up, **load)
+    results = {}
+    for concurrency in levels:
+        run_load(url, concurrency=concurrency, seconds=1, **load)
+        results[concurrency] = run_load_counting_cpu(url, server_pids, standin.process.pid,
+                                                     concurrency=concurrency, seconds=seconds, **load)
+    return results
 
 
 def measure_reference(standin, model, levels, seconds):
@@ -88,14 +93,8 @@ def measure_reference(standin, model, levels, seconds):
     )
     try:
         wait_for_port(port, server)
-        url, load = f"http://127.0.0.1:{port}/", dict(content_type="application/json", body=b"{}")
-        run_load(url, concurrency=levels[0], seconds=2, **load)
-        results = {}
-        for concurrency in levels:
-            run_load(url, concurrency=concurrency, seconds=1, **load)
-            results[concurrency] = run_load_counting_cpu(url, worker_pids(server.pid), standin.process.pid,
-                                                         concurrency=concurrency, seconds=seconds, **load)
-        return results
+        return measure_levels(f"http://127.0.0.1:{port}/", worker_pids(server.pid), standin, levels, seconds, warm_up=2,
+                              content_type="application/json", body=b"{}")
     finally:
         stop(server)
 
