@@ -4,37 +4,47 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test system-packages clean bench soak
+.PHONY: run test system-packages js-packages clean bench soak
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# Stamp files so requirements are reinstalled only when a requirements file changes.
-$(VENV)/.run-installed: requirements.txt requirements-sandbox.txt | $(VENV)/bin/python
+# Stamp files so requirements are reinstalled only when a requirements file or pyproject.toml changes. The project
+# itself is installed editable (pyproject.toml), so its packages import from anywhere without path edits.
+$(VENV)/.run-installed: requirements.txt requirements-sandbox.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -r requirements.txt -r requirements-sandbox.txt
+	$(PIP) install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test-installed: requirements.txt requirements-sandbox.txt requirements-dev.txt | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements.txt requirements-sandbox.txt requirements-dev.txt pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
+# ESLint for static/js (package.json, package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	touch $@
 
 run: $(VENV)/.run-installed
-	$(PY) scripts/run_dev.py
+	$(PY) -m scripts.run_dev
 
 system-packages:
 	bash scripts/install-system-packages.sh
 
-test: system-packages $(VENV)/.test-installed
+js-packages: system-packages node_modules/.installed
+
+test: system-packages js-packages $(VENV)/.test-installed
 	$(PY) -m pytest
 
-# Performance figures (README "Performance and reliability"); wrk is optional but makes the load generator cheap.
+# Performance figures (docs/performance.md); wrk is optional but makes the load generator cheap.
 bench: $(VENV)/.test-installed
-	$(PY) bench/bench_mint.py --alternatives
-	$(PY) bench/startup.py
+	$(PY) -m bench.bench_mint --alternatives
+	$(PY) -m bench.startup
 
 soak: $(VENV)/.test-installed
-	$(PY) bench/soak.py --minutes 5
+	$(PY) -m bench.soak --minutes 5
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

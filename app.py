@@ -9,15 +9,16 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-import activity  # noqa: F401 - defines its tables on database.metadata before init_database creates them
-from api_errors import NOT_SIGNED_IN, ApiError
-from chatkit_server import init_chat_server
-from config import ConfigError, load_settings
-from database import init_database
-from extensions import csrf, limiter
-from logging_setup import configure_logging, init_request_ids
-from openai_client import OpenAIClient
-from security import init_security
+# The blueprints import activity/ and chat/, which define their tables before init_database creates them.
+from blueprints import activity, auth, chatkit, health, realtime
+from chat import init_chat_server
+from core.config import ConfigError, load_settings
+from core.database import init_database
+from core.errors import ApiError, not_signed_in, wants_json
+from core.extensions import csrf, limiter
+from core.logs import configure_logging, init_request_ids
+from core.openai_http import OpenAIClient
+from core.security import init_security
 
 MAX_REQUEST_BYTES = 256 * 1024
 
@@ -36,42 +37,35 @@ def create_app(test_config=None):
     app.config.from_mapping(
         SETTINGS=settings,
         # Debug without SECRET_KEY still runs; sessions then last until the process restarts.
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SECRET_KEY=settings.auth.secret_key or secrets.token_hex(32),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.force_https,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        SESSION_COOKIE_SECURE=settings.server.force_https,
+        RATELIMIT_STORAGE_URI=settings.auth.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=True,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
     app.config.update(test_config)
-    configure_logging(settings.log_format)
+    configure_logging(settings.server.log_format)
     for warning in settings.warnings:
         app.logger.warning(warning)
-    if not settings.openai_api_key:
+    if not settings.openai.api_key:
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 
     app.extensions["openai_client"] = OpenAIClient(settings)
-    engine = init_database(app, settings.database_url)
+    engine = init_database(app, settings.server.database_url)
     init_chat_server(app, settings, engine)
     csrf.init_app(app)
     limiter.init_app(app)
     init_security(app, settings)
     init_request_ids(app)
 
-    from blueprints import activity, auth, chatkit, health, realtime, status
-
-    for blueprint in (auth, realtime, chatkit, status, activity, health):
+    for blueprint in (auth, realtime, chatkit, activity, health):
         app.register_blueprint(blueprint.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
     _register_error_handlers(app)
     return app
-
-
-def _wants_json():
-    # /chatkit is the ChatKit widget's API endpoint (its path is what the widget's api.url names).
-    return request.path.startswith("/api/") or request.path == "/chatkit"
 
 
 def _api_error_response(error):
@@ -92,10 +86,10 @@ def _register_error_handlers(app):
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         message = f"The request was refused: {error.description} Reload the page and try again."
-        if _wants_json() and not session.get("admin"):
+        if wants_json() and not session.get("admin"):
             # The CSRF check runs first, but a signed-out caller's real problem is the missing sign-in.
-            return _api_error_response(NOT_SIGNED_IN)
-        if _wants_json():
+            return _api_error_response(not_signed_in())
+        if wants_json():
             return _api_error_response(ApiError(400, "csrf_failed", message))
         return message, 400
 
@@ -104,13 +98,13 @@ def _register_error_handlers(app):
         current = limiter.current_limit
         retry_after = max(1, int(current.reset_at - time.time()) + 1) if current else 60
         message = f"Too many requests ({error.description}). Try again in {retry_after} s."
-        if _wants_json():
+        if wants_json():
             return _api_error_response(ApiError(429, "rate_limited", message, retry_after=retry_after))
         return message, 429, {"Retry-After": str(retry_after)}
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        if not _wants_json():
+        if not wants_json():
             return error
         code = {413: "payload_too_large"}.get(error.code, "bad_request" if error.code < 500 else "server_error")
         return _api_error_response(ApiError(error.code, code, error.description))
@@ -119,6 +113,6 @@ def _register_error_handlers(app):
     def unexpected_error(error):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on the server; the details are in its log."
-        if _wants_json():
+        if wants_json():
             return _api_error_response(ApiError(500, "server_error", message))
         return message, 500

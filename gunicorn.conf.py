@@ -1,6 +1,6 @@
 """Production gunicorn settings, read from the environment (`gunicorn -c gunicorn.conf.py wsgi:app`).
 
-Started by deploy/voice-console.service behind deploy/nginx.conf (README "Deployment"). Graceful restarts:
+Started by deploy/voice-console.service behind deploy/nginx.conf (docs/deployment.md). Graceful restarts:
 `systemctl reload voice-console` sends HUP (new workers with the new code, old ones finish their requests);
 TERM stops after at most graceful_timeout.
 """
@@ -19,7 +19,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", os.cpu_count() or 2))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # Every in-flight mint holds a thread while it waits on OpenAI. bench/bench_mint.py (README "Performance and
 # reliability", L = 100 ms, 2 cores), mint at C=64 / 256: gthread 2x64 0.94-0.97 / 0.30; 2x128 and 2x256
-# 0.90 / 0.24; 3x32 0.98 / 0.34 but relay 0.54 at C=64; gevent 2x1000 0.95-0.97 / 0.48 (README: why
+# 0.90 / 0.24; 3x32 0.98 / 0.34 but relay 0.54 at C=64; gevent 2x1000 0.95-0.97 / 0.48 (docs/performance.md: why
 # it is not the default).
 threads = int(os.environ.get("GUNICORN_THREADS", "64"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))  # gevent only

@@ -1,9 +1,9 @@
 """Click-to-connected benchmark: headless Chromium on the voice page against the local sandbox, which adds a
 fixed latency to the mint and to the SDP answer; each figure is printed beside the sum of those latencies.
 
-    .venv/bin/python bench/bench_connect.py                                  # 10 runs per row, both modes
-    .venv/bin/python bench/bench_connect.py --runs 30 --latencies 0:0,100:100,300:200
-    .venv/bin/python bench/bench_connect.py --screenshot docs/voice.png      # the README's screenshot, then exit
+    .venv/bin/python -m bench.bench_connect                                  # 10 runs per row, both modes
+    .venv/bin/python -m bench.bench_connect --runs 30 --latencies 0:0,100:100,300:200
+    .venv/bin/python -m bench.bench_connect --screenshot docs/voice.png      # the README's screenshot, then exit
 
 "Connected" is what the page shows: the `oai-events` data channel is open, measured by the page itself from
 the Start click (performance.now()). In ephemeral mode the mint runs while the microphone opens and the SDP
@@ -14,16 +14,14 @@ latency applies (the server relays the offer to the sandbox's /v1/realtime/calls
 import argparse
 import re
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from e2e_harness import Sandbox, launch_chromium, open_voice_page, start_app  # noqa: E402
+from harness.browser import Sandbox, launch_chromium, open_voice_page, start_app
 
 
 def parse_latencies(text):

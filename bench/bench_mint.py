@@ -1,10 +1,10 @@
 """Mint and relay benchmark: the app under gunicorn against a stand-in OpenAI with a fixed latency L, at
 C concurrent clients, each figure a ratio to the harness ceiling (the same load on the stand-in alone).
 
-    .venv/bin/python bench/bench_mint.py                      # production settings, mint and relay
-    .venv/bin/python bench/bench_mint.py --alternatives       # also sync, gthread thread counts, gevent
-    .venv/bin/python bench/bench_mint.py --models gthread:2:128,gevent:2:1000 --concurrency 64,256
-    .venv/bin/python bench/bench_mint.py --reference          # also a bare WSGI route: this machine's floor
+    .venv/bin/python -m bench.bench_mint                      # production settings, mint and relay
+    .venv/bin/python -m bench.bench_mint --alternatives       # also sync, gthread thread counts, gevent
+    .venv/bin/python -m bench.bench_mint --models gthread:2:128,gevent:2:1000 --concurrency 64,256
+    .venv/bin/python -m bench.bench_mint --reference          # also a bare WSGI route: this machine's floor
 
 The one benchmark admin signs in once and every connection shares its cookie and CSRF token;
 MINT_RATE_LIMIT is set to 1000000 per minute, or the per-admin limit would refuse all but 20 mints.
@@ -19,9 +19,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from common import (  # noqa: E402
+from harness.load import (
     API_KEY,
     ENDPOINTS,
     ROOT,

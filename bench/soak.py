@@ -1,17 +1,21 @@
 """Soak: C concurrent minting clients against the app under gunicorn for N minutes; errors, memory and open
 file descriptors of the gunicorn processes reported per slice, start and end.
 
-    .venv/bin/python bench/soak.py --minutes 5          # the full soak (64 clients, L = 100 ms)
+    .venv/bin/python -m bench.soak --minutes 5          # the full soak (64 clients, L = 100 ms)
     make soak                                           # the same
 """
 
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from common import ENDPOINTS, AppServer, StandInProcess, memory_and_files, run_load, sign_in  # noqa: E402
+from harness.load import (
+    ENDPOINTS,
+    AppServer,
+    StandInProcess,
+    memory_and_files,
+    run_load,
+    sign_in,
+)
 
 
 def soak(minutes, concurrency, latency_ms, slice_seconds=30, report=print):

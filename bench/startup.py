@@ -1,17 +1,13 @@
 """Start-up cost: import time of the app (`python -X importtime -c "import app"`, summarized) and the time
 from process start to the first served request under gunicorn and under `flask run`.
 
-    .venv/bin/python bench/startup.py
+    .venv/bin/python -m bench.startup
 """
 
-import os
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from common import PYTHON, ROOT, AppServer, StandInProcess  # noqa: E402
+from harness.load import PYTHON, ROOT, AppServer, StandInProcess
 
 RUNS = 3
 

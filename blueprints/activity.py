@@ -1,13 +1,11 @@
-"""The activity page (mints, voice sessions, success rates) and the voice page's telemetry endpoint."""
+"""The activity page: mints, voice sessions and success rates, with filters and htmx partials."""
 
-from flask import Blueprint, g, make_response, render_template, request
+from flask import Blueprint, make_response, render_template, request
 
 import activity
-from api_errors import bad_request
 from blueprints.auth import login_required
-from extensions import limiter
 
-bp = Blueprint("activity", __name__)
+bp = Blueprint("activity", __name__, url_prefix="/admin/activity")
 
 
 def _filters():
@@ -22,9 +20,12 @@ def _filters():
     }
 
 
+MAX_PAGE_NUMBER = 10_000  # far past any real record; keeps the OFFSET a query computes small
+
+
 def _page_number(name):
     value = request.args.get(name, "1")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    return min(int(value), MAX_PAGE_NUMBER) if value.isdigit() and int(value) > 0 else 1
 
 
 def _tables(query):
@@ -44,7 +45,7 @@ def _tables(query):
 PARTIALS = {"records": "activity/_records.html", "mints": "activity/_mints.html", "sessions": "activity/_sessions.html"}
 
 
-@bp.get("/admin/activity")
+@bp.get("")
 @login_required
 def activity_page():
     query = _filters()
@@ -64,18 +65,3 @@ def activity_page():
     # Browsers and caches must not serve a partial where the page was asked for, or the reverse.
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
-
-
-# A voice page reports about three events an attempt; a page stuck in a loop must not fill the activity record.
-TELEMETRY_RATE_LIMIT = "120 per minute"
-
-
-@bp.post("/api/v1/realtime/telemetry")
-@login_required
-@limiter.limit(TELEMETRY_RATE_LIMIT)
-def voice_telemetry():
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise bad_request("The body must be JSON (Content-Type: application/json) describing one voice session event.")
-    activity.record_voice_event(g.admin, payload)
-    return "", 204

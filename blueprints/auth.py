@@ -5,17 +5,33 @@ import getpass
 import sys
 
 import click
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from admins import AdminFileError, add_admin, admin_names, remove_admin, verify_admin
-from api_errors import NOT_SIGNED_IN
-from extensions import current_settings, limiter
+from core.admins import (
+    AdminFileError,
+    add_admin,
+    admin_names,
+    remove_admin,
+    verify_admin,
+)
+from core.errors import not_signed_in, wants_json
+from core.extensions import current_settings, limiter
 
 bp = Blueprint("auth", __name__, cli_group="admin")
 
 
 def _known_admins():
-    path = current_settings().admin_users_file
+    path = current_settings().auth.admin_users_file
     try:
         return admin_names(path)
     except AdminFileError as error:
@@ -34,14 +50,14 @@ def load_signed_in_admin():
 
 
 def login_required(view):
-    """Pages redirect to /login, htmx requests get HX-Redirect, and /api/ answers 401 JSON."""
+    """Pages redirect to /login, htmx requests get HX-Redirect, and the API (/api/, /chatkit) answers 401 JSON."""
 
     @functools.wraps(view)
     def guarded(**kwargs):
         if g.admin is not None:
             return view(**kwargs)
-        if request.path.startswith("/api/"):
-            raise NOT_SIGNED_IN
+        if wants_json():
+            raise not_signed_in()
         login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
         if request.headers.get("HX-Request"):
             return "", 401, {"HX-Redirect": login_url}
@@ -56,7 +72,7 @@ def _safe_next(target):
 
 
 def _login_limit():
-    return current_settings().login_rate_limit
+    return current_settings().auth.login_rate_limit
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -67,7 +83,7 @@ def login():
         flash(f"Sign-in is unavailable until the admin file is fixed: {g.admin_file_error}", "error")
         return render_template("auth/login.html", username=username), 503
     if request.method == "POST":
-        if verify_admin(current_settings().admin_users_file, username, request.form.get("password", "")):
+        if verify_admin(current_settings().auth.admin_users_file, username, request.form.get("password", "")):
             session.clear()
             session["admin"] = username
             return redirect(_safe_next(request.args.get("next")) or url_for("realtime.voice_page"))
@@ -96,7 +112,7 @@ def add_command(name, password_stdin):
         password = getpass.getpass("Password: ")
         if getpass.getpass("Password again: ") != password:
             raise click.ClickException("the two passwords differ; nothing was changed")
-    path = current_settings().admin_users_file
+    path = current_settings().auth.admin_users_file
     try:
         is_new = add_admin(path, name, password)
     except AdminFileError as error:
@@ -108,7 +124,7 @@ def add_command(name, password_stdin):
 @click.argument("name")
 def remove_command(name):
     """Remove an admin; they are signed out at their next request."""
-    path = current_settings().admin_users_file
+    path = current_settings().auth.admin_users_file
     if not remove_admin(path, name):
         raise click.ClickException(f"no admin named {name} in {path}")
     click.echo(f"Removed admin {name} from {path}")
@@ -117,5 +133,5 @@ def remove_command(name):
 @bp.cli.command("list")
 def list_command():
     """List the admins."""
-    for name in admin_names(current_settings().admin_users_file):
+    for name in admin_names(current_settings().auth.admin_users_file):
         click.echo(name)

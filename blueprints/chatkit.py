@@ -1,22 +1,26 @@
 """The chat page, ChatKit session minting for the hosted workflow, and the self-hosted /chatkit endpoint."""
 
-import functools
 import ipaddress
 
 import click
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from activity import recorded_mint
-from api_errors import NOT_SIGNED_IN, ApiError, bad_request, not_configured
 from blueprints.auth import login_required
-from chatkit_server import add_transcripts, chat_server, current_chat_thread, process_chatkit_request
-from chatkit_server.transcripts import TranscriptEntry, valid_entry_id
-from extensions import current_settings, mint_limit, openai_client
-from realtime_sessions import stable_admin_id
+from chat import (
+    add_transcripts,
+    chat_server,
+    current_chat_thread,
+    process_chatkit_request,
+)
+from chat.transcripts import TranscriptEntry, valid_entry_id
+from core.admins import stable_admin_id
+from core.errors import ApiError, bad_request, not_configured
+from core.extensions import current_settings, mint_limit, openai_client
 
 bp = Blueprint("chatkit", __name__)
 
-# Any non-empty domain key is accepted on localhost; elsewhere the widget needs the real one (README "Chat").
+# Any non-empty domain key is accepted on localhost; elsewhere the widget needs the real one (docs/chat.md).
 LOCALHOST_DOMAIN_KEY = "domain_pk_localhost_dev"
 MAX_TRANSCRIPT_ENTRIES = 200
 MAX_TRANSCRIPT_CHARS = 10_000
@@ -37,8 +41,8 @@ def is_local_host(host):
 @login_required
 def chat_page():
     settings = current_settings()
-    self_hosted = settings.chatkit_mode == "self-hosted"
-    domain_key = settings.chatkit_domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
+    self_hosted = settings.chat.mode == "self-hosted"
+    domain_key = settings.chat.domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
     current_thread = current_chat_thread(g.admin) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
@@ -46,23 +50,11 @@ def chat_page():
     )
 
 
-def _chatkit_admin_required(view):
-    """The widget's endpoint answers JSON: 401 when signed out, never a redirect to the login page."""
-
-    @functools.wraps(view)
-    def guarded(**kwargs):
-        if g.admin is None:
-            raise NOT_SIGNED_IN
-        return view(**kwargs)
-
-    return guarded
-
-
 @bp.post("/chatkit")
-@_chatkit_admin_required
+@login_required
 def chatkit_endpoint():
     settings = current_settings()
-    if settings.chatkit_mode != "self-hosted":
+    if settings.chat.mode != "self-hosted":
         raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
@@ -80,7 +72,7 @@ def chatkit_endpoint():
 def add_voice_transcript():
     """Adds a voice session's transcript lines to the admin's current chat thread (no model turn)."""
     settings = current_settings()
-    if settings.chatkit_mode != "self-hosted":
+    if settings.chat.mode != "self-hosted":
         raise ApiError(
             409, "not_self_hosted",
             "Voice transcripts go into the chat thread only in self-hosted mode (CHATKIT_MODE=self-hosted); "
@@ -129,12 +121,12 @@ def create_chatkit_session():
     settings = current_settings()
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
-    if not settings.chatkit_agent_id:  # self-hosted mode has no workflow to open a session for
+    if not settings.chat.agent_id:  # self-hosted mode has no workflow to open a session for
         raise not_configured("CHATKIT_AGENT_ID", "the ChatKit workflow id (wf_...) from Agent Builder, for hosted mode")
     # ChatKit has no refresh endpoint: a refresh (current given) is simply a new session.
     client = openai_client()
     minted = recorded_mint(
-        "chatkit", g.admin, lambda: client.create_chatkit_session(settings.chatkit_agent_id, stable_admin_id(g.admin))
+        "chatkit", g.admin, lambda: client.create_chatkit_session(settings.chat.agent_id, stable_admin_id(g.admin))
     )
     return jsonify(
         {
@@ -148,10 +140,10 @@ def create_chatkit_session():
 @click.argument("admin")
 def export_hosted_command(admin):
     """Copy ADMIN's hosted ChatKit threads into the self-hosted store (run before Agent Builder retires)."""
-    from chatkit_server.export import export_hosted_threads
+    from chat.export import export_hosted_threads
 
     settings = current_settings()
-    if not settings.openai_api_key:
+    if not settings.openai.api_key:
         raise click.ClickException("OPENAI_API_KEY is not set: it must be the key of the workflow's project.")
     try:
         # Hosted sessions were opened with this user id for the admin (POST /api/v1/chatkit/session).

@@ -6,10 +6,11 @@ import time
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import text
 
-from database import database
-from extensions import current_settings, openai_client
-from metrics import metrics_allowed, render_metrics
-from security import plain_http_allowed
+from activity import active_voice_sessions
+from core.database import database
+from core.extensions import current_settings, openai_client
+from core.metrics import metrics_allowed, render_metrics
+from core.security import plain_http_allowed
 
 bp = Blueprint("health", __name__)
 
@@ -41,7 +42,8 @@ def metrics():
     if not metrics_allowed(settings, request.remote_addr, request.headers.get("Authorization")):
         # 404, not 403: the endpoint's existence is nobody else's business.
         abort(404)
-    body, content_type = render_metrics(settings, database())
+    engine = database()
+    body, content_type = render_metrics(settings, lambda: active_voice_sessions(engine))
     return body, 200, {"Content-Type": content_type, "Cache-Control": "no-store"}
 
 

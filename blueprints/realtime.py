@@ -1,13 +1,32 @@
-"""The voice page and the Realtime endpoints: client secrets (ephemeral mode) and the SDP relay (relay mode)."""
+"""The voice page, its status panel and Test connection, and the Realtime endpoints: client secrets (ephemeral mode),
+the SDP relay (relay mode) and the page's telemetry."""
 
-from flask import Blueprint, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
-from activity import recorded_mint
-from api_errors import bad_request
+import activity
 from blueprints.auth import login_required
-from extensions import current_settings, mint_limit, openai_client
-from realtime_sessions import MAX_SDP_BYTES, mint_for_admin, parse_sdp_offer, parse_session_overrides, relay_offer_for_admin, stable_admin_id
-from turn import ice_servers_for
+from core.admins import stable_admin_id
+from core.errors import bad_request
+from core.extensions import current_settings, limiter, mint_limit, openai_client
+from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
+from realtime.minting import (
+    MAX_SDP_BYTES,
+    mint_for_admin,
+    parse_sdp_offer,
+    relay_offer_for_admin,
+)
+from realtime.session_config import parse_session_overrides
+from realtime.status import run_connection_test, voice_status
+from realtime.turn import ice_servers_for
 
 bp = Blueprint("realtime", __name__)
 
@@ -22,19 +41,22 @@ def voice_page():
 def voice_page_options(settings):
     """What static/js/admin-voice.js needs, handed over as data- attributes (no inline script under the CSP)."""
     return {
-        "mode": settings.realtime_connect,
+        "mode": settings.realtime.connect,
         "secret_url": url_for("realtime.create_realtime_session"),
         "calls_url": url_for("realtime.relay_realtime_call"),
-        "telemetry_url": "/api/v1/realtime/telemetry",  # the activity blueprint's; a literal so this page never depends on it
+        "telemetry_url": url_for("realtime.voice_telemetry"),
         # Relay mode has no mint answer to carry TURN credentials, so the page gets its own (TURN_SHARED_SECRET).
         "ice_servers": ice_servers_for(settings, stable_admin_id(g.admin)),
-        "connect_timeout_seconds": settings.voice_connect_timeout_seconds,
-        "max_session_minutes": settings.voice_max_session_minutes,
-        "prices": settings.realtime_prices,
+        "connect_timeout_seconds": settings.realtime.connect_timeout_seconds,
+        "max_session_minutes": settings.realtime.max_session_minutes,
+        "openai_session_minutes": MAX_SESSION_MINUTES,
+        "max_instructions_chars": MAX_INSTRUCTIONS_CHARS,
+        "prices": settings.realtime.prices,
     }
 
 
-@bp.post("/api/v1/chatkit/realtime-session")  # the original path, kept so existing clients keep working
+# The seed's path, though it mints a Realtime secret: existing clients post here, so the path stays.
+@bp.post("/api/v1/chatkit/realtime-session")
 @login_required
 @mint_limit
 def create_realtime_session():
@@ -43,7 +65,7 @@ def create_realtime_session():
         raise bad_request("The body must be JSON (Content-Type: application/json), e.g. {\"voice\": \"marin\"}.")
     overrides = parse_session_overrides(body)
     settings, client = current_settings(), openai_client()
-    data, _minted = recorded_mint("realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin, overrides))
+    data, _minted = activity.recorded_mint("realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin, overrides))
     return jsonify({"status": "success", "data": data})
 
 
@@ -53,8 +75,52 @@ def create_realtime_session():
 def relay_realtime_call():
     offer = parse_sdp_offer(request.content_type, request.get_data(cache=False)[: MAX_SDP_BYTES + 1])
     settings, client = current_settings(), openai_client()
-    call = recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin, offer))
+    call = activity.recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin, offer))
     headers = {"Content-Type": "application/sdp"}
     if call.call_id:
         headers["X-Realtime-Call-Id"] = call.call_id
     return call.answer_sdp, 201, headers
+
+
+@bp.app_template_global()
+def current_voice_status():
+    """For the voice page's first paint: `{% include "realtime/_status_panel.html" %}` needs no view changes."""
+    return voice_status(current_settings(), g.admin)
+
+
+@bp.get("/admin/voice/status")
+@login_required
+def status_fragment():
+    status = voice_status(current_settings(), g.admin)
+    # htmx sends the version it shows; nothing changed means 204, which htmx does not swap, so screen
+    # readers don't re-read an identical aria-live panel every few seconds.
+    if request.args.get("version") == status["version"]:
+        return "", 204
+    return render_template("realtime/_status.html", status=status)
+
+
+@bp.post("/admin/voice/test-connection")
+@login_required
+@mint_limit
+def test_connection():
+    result = run_connection_test(current_settings(), openai_client(), g.admin)
+    if not request.headers.get("HX-Request"):
+        # Without JavaScript the form posts normally: say the result on the voice page.
+        flash(result["summary"], "info" if result["ok"] else "error")
+        return redirect(url_for("realtime.voice_page"))
+    return render_template("realtime/_test_result.html", result=result)
+
+
+# A voice page reports about three events an attempt; a page stuck in a loop must not fill the activity record.
+TELEMETRY_RATE_LIMIT = "120 per minute"
+
+
+@bp.post("/api/v1/realtime/telemetry")
+@login_required
+@limiter.limit(TELEMETRY_RATE_LIMIT)
+def voice_telemetry():
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise bad_request("The body must be JSON (Content-Type: application/json) describing one voice session event.")
+    activity.record_voice_event(g.admin, payload)
+    return "", 204

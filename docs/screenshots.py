@@ -1,18 +1,16 @@
-"""Takes the README's screenshots of the voice page's status panel and the activity page, against the sandbox.
+"""Takes the documentation's screenshots of the voice page's status panel and the activity page, against the sandbox.
 
-Run: .venv/bin/python docs/screenshots.py   (headless Debian chromium; writes docs/voice-status.png, docs/activity.png)
+Run: .venv/bin/python -m docs.screenshots   (headless Debian chromium; writes docs/voice-status.png, docs/activity.png)
 """
 
-import sys
 import tempfile
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-sys.path.insert(0, str(DOCS.parent / "tests" / "e2e"))
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
-from e2e_harness import Sandbox, open_voice_page, start_app  # noqa: E402
+from harness.browser import Sandbox, open_voice_page, start_app
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--use-fake-device-for-media-stream"]

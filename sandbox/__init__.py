@@ -1,1 +1,1 @@
-"""A local stand-in for OpenAI's Realtime and ChatKit APIs: `python -m sandbox` (see README "Sandbox")."""
+"""A local stand-in for OpenAI's Realtime and ChatKit APIs: `python -m sandbox` (see sandbox/README.md)."""

@@ -7,6 +7,7 @@ import signal
 
 from aiohttp import web
 
+from core.openai_catalog import MAX_SESSION_MINUTES
 from sandbox.server import create_sandbox_app
 
 
@@ -18,8 +19,8 @@ def parse_arguments(argv=None):
                         help="offer 127.0.0.1 as an ICE candidate (for test runners whose only network is loopback)")
     parser.add_argument("--answer-audio", choices=("auto", "tone"), default="auto",
                         help="auto: espeak-ng speech when installed, else a tone (default); tone: always a tone")
-    parser.add_argument("--max-session-seconds", type=float, default=3600,
-                        help="end sessions with error session_expired after this long (OpenAI: 60 minutes)")
+    parser.add_argument("--max-session-seconds", type=float, default=MAX_SESSION_MINUTES * 60,
+                        help=f"end sessions with error session_expired after this long (OpenAI: {MAX_SESSION_MINUTES} minutes)")
     parser.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
     return parser.parse_args(argv)
 

@@ -106,9 +106,3 @@ def check(schema_name, instance):
         param = ".".join(str(p) for p in error.absolute_path)
         violations.append(Violation("invalid_value", param, f"Invalid value for '{param or 'body'}': {error.message}"))
     return violations
-
-
-def first_error(schema_name, instance):
-    """OpenAI answers with one error at a time; this is the one it would give, or None."""
-    violations = check(schema_name, instance)
-    return violations[0] if violations else None

@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from sandbox.server import OpenAIError, json_body
+from sandbox.errors import OpenAIError, json_body
 from sandbox.session import new_id
 
 DELTA_DELAY_SECONDS = 0.02  # enough to watch the answer stream in, short enough for tests

@@ -1,13 +1,10 @@
 """The sandbox's HTTP side: OpenAI's Realtime and ChatKit endpoints on aiohttp, plus test and benchmark knobs.
 
-Routes live in one table (`Sandbox.routes`); a module listed in EXTENSION_MODULES that exists (e.g.
-sandbox/responses.py) adds its own with `routes(sandbox) -> [(method, path, handler), ...]` and can use
-`sandbox.require_api_key(request)`, `OpenAIError` and `json_body(request)`.
+Routes live in one table (`Sandbox.routes`); sandbox/responses.py adds its own with
+`routes(sandbox) -> [(method, path, handler), ...]`, using `sandbox.require_api_key(request)` and sandbox/errors.py.
 """
 
 import asyncio
-import importlib
-import importlib.util
 import json
 import logging
 import re
@@ -18,14 +15,21 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
+from core.openai_catalog import DEFAULT_REALTIME_MODEL, MAX_SESSION_MINUTES
+from sandbox import responses
+from sandbox.errors import OpenAIError, injected_failure, json_body, raise_violation
 from sandbox.peer import RealtimePeer
-from sandbox.session import DEFAULT_MODEL, apply_session_fields, default_session, new_id, request_violation
+from sandbox.session import (
+    apply_session_fields,
+    default_session,
+    new_id,
+    request_violation,
+)
 
 log = logging.getLogger(__name__)
 
 API_KEY = "sk-sandbox"
 REQUEST_ID = web.RequestKey("request_id", str)
-EXTENSION_MODULES = ("sandbox.responses",)
 BETA_GONE = "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
 MAX_OFFER_BYTES = 64 * 1024
 MAX_SECRETS_KEPT = 10_000
@@ -37,53 +41,11 @@ CORS_HEADERS = {
 }
 
 
-class OpenAIError(Exception):
-    """An answer in OpenAI's error envelope: {"error": {"message", "type", "param", "code"}}."""
-
-    def __init__(self, status, message, code=None, *, param=None, error_type="invalid_request_error", headers=None):
-        super().__init__(message)
-        self.status, self.message, self.code, self.param = status, message, code, param
-        self.error_type, self.headers = error_type, headers or {}
-
-    def response(self):
-        body = {"error": {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}}
-        return web.json_response(body, status=self.status, headers=self.headers)
-
-
-def injected_failure(status, what):
-    """The error OpenAI answers with for `status`, for the fail_next_mints and reject_next_calls knobs."""
-    if status == 401:
-        return OpenAIError(401, "Incorrect API key provided: sk-sa…ndbox. You can find your API key at "
-                                "https://platform.openai.com/account/api-keys.", "invalid_api_key")
-    if status == 429:
-        return OpenAIError(429, "Rate limit reached for requests per min (RPM): Limit 10, Used 10. "
-                                "Please try again in 1s.", "rate_limit_exceeded", error_type="requests",
-                           headers={"Retry-After": "1"})
-    if status >= 500:
-        return OpenAIError(status, "The server had an error while processing your request. Sorry about that!",
-                           None, error_type="server_error")
-    return OpenAIError(status, f"The sandbox was told to refuse this {what}.", "sandbox_injected_failure")
-
-
-async def json_body(request):
-    try:
-        return await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise OpenAIError(400, "We could not parse the JSON body of your request. (HINT: This likely means you "
-                               "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)")
-
-
-def _raise_violation(violation):
-    if violation:
-        code, param, message = violation
-        raise OpenAIError(400, message, code, param=param)
-
-
 @dataclass
 class SandboxOptions:
     api_key: str = API_KEY
     answer_audio: str = "auto"  # "auto": espeak-ng speech when installed, else a tone; "tone": always a tone
-    max_session_seconds: float = 3600  # OpenAI ends a session after 60 minutes with error session_expired
+    max_session_seconds: float = MAX_SESSION_MINUTES * 60  # then OpenAI ends it with error session_expired
 
 
 @dataclass
@@ -221,7 +183,7 @@ class Sandbox:
             raise OpenAIError(400, "Invalid type for 'body': expected an object.", "invalid_type")
         if "session" not in body and set(body) - {"expires_after"}:
             raise OpenAIError(400, BETA_GONE, "beta_api_shape_disabled", param="")
-        _raise_violation(request_violation("RealtimeCreateClientSecretRequest", body))
+        raise_violation(request_violation("RealtimeCreateClientSecretRequest", body))
         requested = body.get("session", {"type": "realtime"})
         if requested.get("type") != "realtime":
             raise OpenAIError(400, "The sandbox only emulates realtime sessions, not transcription sessions.",
@@ -242,7 +204,7 @@ class Sandbox:
     @staticmethod
     def _effective_session(requested):
         changes = {k: v for k, v in requested.items() if k != "type"}
-        return apply_session_fields(default_session(requested.get("model", DEFAULT_MODEL)), changes)
+        return apply_session_fields(default_session(requested.get("model", DEFAULT_REALTIME_MODEL)), changes)
 
     def _forget_expired_secrets(self, now):
         # Benchmarks mint thousands: keep memory flat by dropping expired secrets, then the oldest ones.
@@ -303,7 +265,7 @@ class Sandbox:
                                   param="session") from None
             if not isinstance(requested, dict):
                 raise OpenAIError(400, "Invalid 'session': expected a JSON object.", "invalid_value", param="session")
-            _raise_violation(request_violation("RealtimeSessionCreateRequestGA", requested, prefix="session."))
+            raise_violation(request_violation("RealtimeSessionCreateRequestGA", requested, prefix="session."))
             return parts["sdp"], self._effective_session(requested)
         if request.content_type != "application/sdp":
             raise OpenAIError(400, f"Unsupported content type '{request.content_type}': send application/sdp, "
@@ -341,7 +303,7 @@ class Sandbox:
         body = await json_body(request)
         if not isinstance(body, dict):
             raise OpenAIError(400, "Invalid type for 'body': expected an object.", "invalid_type")
-        _raise_violation(request_violation("CreateChatSessionBody", body))
+        raise_violation(request_violation("CreateChatSessionBody", body))
         workflow = body["workflow"]
         if workflow["id"] == "wf_missing":
             raise OpenAIError(404, f"Workflow with id '{workflow['id']}' not found.", "not_found",
@@ -455,11 +417,7 @@ def create_sandbox_app(**options):
     sandbox = Sandbox(SandboxOptions(**options))
     app = web.Application(middlewares=[openai_errors], client_max_size=2 * 1024 * 1024)
     app[SANDBOX] = sandbox
-    routes = sandbox.routes()
-    for module_name in EXTENSION_MODULES:
-        if importlib.util.find_spec(module_name) is not None:
-            routes += importlib.import_module(module_name).routes(sandbox)
-    for method, path, handler in routes:
+    for method, path, handler in sandbox.routes() + responses.routes(sandbox):
         app.router.add_route(method, path, handler)
     app.on_response_prepare.append(_stamp_headers)
     app.on_shutdown.append(sandbox.close_peers)

@@ -4,11 +4,10 @@ import copy
 import secrets
 import string
 
-from openai_catalog import REALTIME_VOICES
+from core.openai_catalog import DEFAULT_REALTIME_MODEL, REALTIME_VOICES
 from sandbox.openai_spec import check
 
 _ID_ALPHABET = string.ascii_letters + string.digits
-DEFAULT_MODEL = "gpt-realtime-2.1"
 DEFAULT_INSTRUCTIONS = (
     "You are the Voice console's local sandbox. You are not a language model: you answer every turn with a "
     "tone or synthetic speech and a fixed transcript."
@@ -31,7 +30,7 @@ def new_id(prefix, length=21):
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
-def default_session(model=DEFAULT_MODEL):
+def default_session(model=DEFAULT_REALTIME_MODEL):
     """The full session OpenAI reports when nothing was asked for (shape of RealtimeSessionCreateResponseGA).
 
     Fields that are off are left out rather than null (OpenAI sends null for transcription, noise_reduction and

@@ -6,6 +6,9 @@ packages=(chromium libatomic1 espeak-ng)
 # Real servers for the deployment tests (tests/test_deploy_nginx.py, test_shared_instances.py, e2e/test_turn.py);
 # the tests start and stop their own copies on 127.0.0.1, so none of them may run as a system service here.
 packages+=(nginx-light coturn redis-server postgresql openssl)
+# Node.js runs ESLint over static/js (package.json); where the nodejs package brings no npm of its own, Debian's npm.
+packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

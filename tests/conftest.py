@@ -1,20 +1,15 @@
 """Shared fixtures: an app built from a given environment, a signed-in admin, and OpenAI mocked with responses."""
 
 import logging
-import re
-import sys
-from pathlib import Path
 
 import pytest
 import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from admins import add_admin  # noqa: E402
-from app import create_app  # noqa: E402
+from app import create_app
+from core.admins import add_admin
+from tests.support import ADMIN, API_KEY, PASSWORD, SignedInAdmin
 
 
 class ClosingClient(FlaskClient):
@@ -28,14 +23,9 @@ class ClosingClient(FlaskClient):
 
 Flask.test_client_class = ClosingClient
 
-API_KEY = "sk-test-key-0123456789abcdefghijklmnop"
-BASE_URL = "https://api.openai.com/v1"
-ADMIN, PASSWORD = "alice", "correct horse battery"
-
-
 @pytest.fixture
 def admins_file(tmp_path):
-    path = tmp_path / "admins.txt"
+    path = tmp_path / "core.admins.txt"
     add_admin(str(path), ADMIN, PASSWORD)
     return str(path)
 
@@ -72,32 +62,6 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class SignedInAdmin:
-    """A test client signed in through the real login form, sending the CSRF token like the pages do."""
-
-    def __init__(self, client):
-        self.client = client
-        self.csrf_token = None
-
-    def login(self, username=ADMIN, password=PASSWORD):
-        token = csrf_token_from(self.client.get("/login").get_data(as_text=True))
-        response = self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-        self.csrf_token = csrf_token_from(self.client.get("/admin/voice").get_data(as_text=True))
-        return response
-
-    def post(self, path, **kwargs):
-        headers = {"X-CSRFToken": self.csrf_token, **kwargs.pop("headers", {})}
-        return self.client.post(path, headers=headers, **kwargs)
-
-
-def csrf_token_from(html):
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "the page carries no CSRF token"
-    return match.group(1)
 
 
 @pytest.fixture

@@ -7,8 +7,16 @@ import pytest
 from sqlalchemy import insert, select
 
 import activity
-from conftest import BASE_URL, SignedInAdmin
-from openai_payloads import ANSWER_SDP, OFFER_SDP, chatkit_session_response, client_secret_response, openai_error
+from activity import retention, writer
+from core.database import database
+from harness.payloads import (
+    ANSWER_SDP,
+    OFFER_SDP,
+    chatkit_session_response,
+    client_secret_response,
+    openai_error,
+)
+from tests.support import BASE_URL, SignedInAdmin
 
 MINT_URL = f"{BASE_URL}/realtime/client_secrets"
 CALLS_URL = f"{BASE_URL}/realtime/calls"
@@ -18,12 +26,12 @@ TELEMETRY = "/api/v1/realtime/telemetry"
 
 def all_mints(app):
     activity.flush_mints()  # mints are written by a background thread
-    with app.app_context(), activity.database().connect() as connection:
+    with app.app_context(), database().connect() as connection:
         return connection.execute(select(activity.mints).order_by(activity.mints.c.id)).mappings().all()
 
 
 def all_voice_sessions(app):
-    with app.app_context(), activity.database().connect() as connection:
+    with app.app_context(), database().connect() as connection:
         return connection.execute(select(activity.voice_sessions).order_by(activity.voice_sessions.c.id)).mappings().all()
 
 
@@ -82,7 +90,7 @@ def test_a_broken_activity_record_does_not_fail_the_mint(app, admin, openai_mock
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(activity, "_insert_mints", broken)
+    monkeypatch.setattr(writer, "_insert_mints", broken)
     openai_mock.post(MINT_URL, json=client_secret_response())
     assert admin.post("/api/v1/chatkit/realtime-session").status_code == 200
     activity.flush_mints()
@@ -91,17 +99,17 @@ def test_a_broken_activity_record_does_not_fail_the_mint(app, admin, openai_mock
 
 def test_mints_that_queue_up_while_one_is_written_go_in_one_transaction_and_none_is_lost(app, monkeypatch):
     batches, gate = [], threading.Event()
-    write = activity._insert_mints
+    write = writer._insert_mints
 
     def slow_write(rows):
         gate.wait(5)  # the writer is busy with the first mint while the others arrive
         batches.append(len(rows))
         write(rows)
 
-    monkeypatch.setattr(activity, "_insert_mints", slow_write)
+    monkeypatch.setattr(writer, "_insert_mints", slow_write)
     with app.test_request_context():
         for index in range(100):
-            activity._record_later("test", "alice", "ok", index)
+            writer._record_later("test", "alice", "ok", index)
     gate.set()
     assert len(all_mints(app)) == 100
     assert sum(batches) == 100 and len(batches) <= 2
@@ -136,7 +144,7 @@ def test_a_failed_attempt_is_recorded_as_not_connected(app, admin):
 
 
 def test_another_admin_cannot_overwrite_an_attempt(app, admin, admins_file):
-    from admins import add_admin
+    from core.admins import add_admin
 
     add_admin(admins_file, "bob", "bob's long password")
     assert admin.post(TELEMETRY, json=telemetry(attemptId="same")).status_code == 204
@@ -193,7 +201,7 @@ def test_a_page_flooding_telemetry_is_stopped_with_429(admin):
 
 
 def add_session(app, started_at, connected, connect_ms=None, admin="alice", attempt=None):
-    with app.app_context(), activity.database().begin() as connection:
+    with app.app_context(), database().begin() as connection:
         connection.execute(insert(activity.voice_sessions).values(
             attempt_id=attempt or f"a{started_at.timestamp()}{connected}{connect_ms}", admin=admin,
             started_at=started_at, updated_at=started_at, mode="ephemeral",
@@ -239,8 +247,8 @@ def test_records_older_than_the_retention_are_pruned(app):
 def test_pruning_runs_on_a_write_at_most_once_an_hour(make_app, monkeypatch):
     app = make_app(ACTIVITY_RETENTION_DAYS="7")
     calls = []
-    monkeypatch.setattr(activity, "prune", lambda days, now=None: calls.append(days))
-    monkeypatch.setitem(activity._last_prune, "at", -activity.PRUNE_INTERVAL_SECONDS)
+    monkeypatch.setattr(retention, "prune", lambda days, now=None: calls.append(days))
+    monkeypatch.setitem(retention._last_prune, "at", -retention.PRUNE_INTERVAL_SECONDS)
     with app.app_context():
         for _ in range(3):
             activity.record_mint("test", "alice", "ok", 5)
@@ -248,7 +256,7 @@ def test_pruning_runs_on_a_write_at_most_once_an_hour(make_app, monkeypatch):
 
 
 def test_retention_is_configurable_and_validated(make_app):
-    assert make_app().config["SETTINGS"].activity_retention_days == 30
-    assert make_app(ACTIVITY_RETENTION_DAYS="90").config["SETTINGS"].activity_retention_days == 90
+    assert make_app().config["SETTINGS"].server.activity_retention_days == 30
+    assert make_app(ACTIVITY_RETENTION_DAYS="90").config["SETTINGS"].server.activity_retention_days == 90
     with pytest.raises(SystemExit, match="ACTIVITY_RETENTION_DAYS='0' is not allowed"):
         make_app(ACTIVITY_RETENTION_DAYS="0")

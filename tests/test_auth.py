@@ -1,8 +1,8 @@
 """Admin sign-in: who gets in, where they land, and what everyone else sees."""
 
-from admins import add_admin, admin_names, remove_admin, verify_admin
 from app import create_app
-from conftest import ADMIN, PASSWORD, SignedInAdmin, csrf_token_from
+from core.admins import add_admin, admin_names, remove_admin, verify_admin
+from tests.support import ADMIN, PASSWORD, SignedInAdmin, csrf_token_from
 
 
 def test_admin_pages_redirect_to_login_when_signed_out(client):

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from conftest import API_KEY, BASE_URL, SignedInAdmin
-from openai_payloads import CHATKIT_SECRET, chatkit_session_response, openai_error
+from harness.payloads import CHATKIT_SECRET, chatkit_session_response, openai_error
 from sandbox.openai_spec import check
+from tests.support import API_KEY, BASE_URL, SignedInAdmin
 
 SESSIONS_URL = f"{BASE_URL}/chatkit/sessions"
 PATH = "/api/v1/chatkit/session"

@@ -13,9 +13,9 @@ from agents.testing import ModelStep, ScriptedModel, assistant_message
 from agents.testing.model import _stream_events_for_step
 
 from app import create_app
-from openai_catalog import chat_model_problem
-from conftest import PASSWORD, SignedInAdmin, csrf_token_from
-from admins import add_admin
+from core.admins import add_admin
+from core.openai_catalog import chat_model_problem
+from tests.support import PASSWORD, SignedInAdmin, csrf_token_from
 
 BOB = "bob"
 _answers = itertools.count()
@@ -84,7 +84,7 @@ def chatkit(admin, request, **kwargs):
 
 
 def test_self_hosted_is_the_default_without_a_workflow(chat_app):
-    assert chat_app.config["SETTINGS"].chatkit_mode == "self-hosted"
+    assert chat_app.config["SETTINGS"].chat.mode == "self-hosted"
 
 
 def test_a_new_thread_streams_the_agents_answer(alice, model):
@@ -119,7 +119,7 @@ def test_a_thread_is_continued_with_its_history(alice, model):
 
 
 def test_the_model_sees_the_newest_history_not_the_oldest(alice, model, chat_app):
-    from chatkit_server.agent import HISTORY_ITEMS
+    from chat.agent import HISTORY_ITEMS
 
     thread_id = _thread_with_voice_lines(alice, count=HISTORY_ITEMS + 10)
     model.enqueue(answer("ok"))
@@ -176,7 +176,7 @@ def test_a_body_that_is_not_a_chatkit_request_answers_400(alice, model):
 
 def test_hosted_mode_has_no_chatkit_endpoint(make_selfhosted_app, model):
     app = make_selfhosted_app(model, CHATKIT_AGENT_ID="wf_test123")
-    assert app.config["SETTINGS"].chatkit_mode == "hosted"
+    assert app.config["SETTINGS"].chat.mode == "hosted"
     response = chatkit(signed_in(app), create_thread("hi"))
     assert response.status_code == 404 and response.get_json()["code"] == "not_self_hosted"
 
@@ -395,7 +395,7 @@ def test_the_sandbox_refuses_a_wrong_key_and_the_widget_is_told(make_selfhosted_
 
 
 def test_export_hosted_copies_an_admins_threads_into_the_store(chat_app, openai_mock):
-    from realtime_sessions import stable_admin_id
+    from core.admins import stable_admin_id
 
     base = "https://api.openai.com/v1/chatkit/threads"
     user = stable_admin_id("alice")
@@ -451,20 +451,21 @@ def test_export_hosted_explains_a_refusal(chat_app, openai_mock):
     ],
 )
 def test_chat_settings_are_validated_at_start_up(variables, message):
-    from config import ConfigError, load_settings
+    from core.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings({"FLASK_DEBUG": "1", **variables})
 
 
 def test_chat_settings_defaults():
-    from config import DEFAULT_CHATKIT_SCRIPT_URL, load_settings
+    from core.config import load_settings
+    from core.openai_catalog import DEFAULT_CHATKIT_SCRIPT_URL
 
     settings = load_settings({"FLASK_DEBUG": "1", "OPENAI_REALTIME_INSTRUCTIONS": "Be brief."})
-    assert (settings.chatkit_mode, settings.chatkit_instructions) == ("self-hosted", "Be brief.")
-    assert settings.chatkit_script_url == DEFAULT_CHATKIT_SCRIPT_URL
+    assert (settings.chat.mode, settings.chat.instructions) == ("self-hosted", "Be brief.")
+    assert settings.chat.script_url == DEFAULT_CHATKIT_SCRIPT_URL
     hosted = load_settings({"FLASK_DEBUG": "1", "CHATKIT_AGENT_ID": "wf_1", "CHATKIT_INSTRUCTIONS": "Chat only."})
-    assert (hosted.chatkit_mode, hosted.chatkit_instructions) == ("hosted", "Chat only.")
+    assert (hosted.chat.mode, hosted.chat.instructions) == ("hosted", "Chat only.")
     assert [variable for variable, _ in hosted.missing_for_chat()] == ["OPENAI_API_KEY"]
 
 

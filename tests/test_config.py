@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from config import ConfigError, load_settings
+from core.config import ConfigError, load_settings
 
 GOOD = {"SECRET_KEY": "s"}
 
@@ -20,31 +20,31 @@ def refusal(**env):
 
 def test_defaults_match_the_documented_table():
     settings = settings_with()
-    assert settings.openai_api_key is None
-    assert settings.openai_base_url == "https://api.openai.com/v1"
-    assert settings.openai_timeout_seconds == 10
-    assert settings.realtime_model == "gpt-realtime-2.1"
-    assert settings.realtime_voice == "alloy"
-    assert settings.realtime_output_modalities == ("audio",)
-    assert settings.realtime_transcription_model == "gpt-4o-mini-transcribe"
-    assert settings.realtime_connect == "ephemeral"
-    assert settings.realtime_secret_ttl_seconds == 60
-    assert settings.ice_servers == ()
-    assert settings.admin_users_file == "instance/admins.txt"
-    assert settings.force_https is True
-    assert settings.mint_rate_limit == "20 per minute"
-    assert settings.ratelimit_storage_uri == "memory://"
+    assert settings.openai.api_key is None
+    assert settings.openai.base_url == "https://api.openai.com/v1"
+    assert settings.openai.timeout_seconds == 10
+    assert settings.realtime.model == "gpt-realtime-2.1"
+    assert settings.realtime.voice == "alloy"
+    assert settings.realtime.output_modalities == ("audio",)
+    assert settings.realtime.transcription_model == "gpt-4o-mini-transcribe"
+    assert settings.realtime.connect == "ephemeral"
+    assert settings.realtime.secret_ttl_seconds == 60
+    assert settings.realtime.ice_servers == ()
+    assert settings.auth.admin_users_file == "instance/admins.txt"
+    assert settings.server.force_https is True
+    assert settings.auth.mint_rate_limit == "20 per minute"
+    assert settings.auth.ratelimit_storage_uri == "memory://"
 
 
 def test_https_is_not_forced_in_debug_unless_asked():
-    assert load_settings({"FLASK_DEBUG": "1"}).force_https is False
-    assert load_settings({"FLASK_DEBUG": "1", "FORCE_HTTPS": "1"}).force_https is True
+    assert load_settings({"FLASK_DEBUG": "1"}).server.force_https is False
+    assert load_settings({"FLASK_DEBUG": "1", "FORCE_HTTPS": "1"}).server.force_https is True
 
 
 def test_secret_key_is_required_outside_debug():
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings({})
-    assert load_settings({"FLASK_DEBUG": "1"}).secret_key is None
+    assert load_settings({"FLASK_DEBUG": "1"}).auth.secret_key is None
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_an_unknown_voice_is_refused():
     [("audio", ("audio",)), ("text", ("text",)), ("text,audio", ("audio",)), ("audio, text", ("audio",)), ("TEXT", ("text",))],
 )
 def test_modalities_map_to_the_single_ga_modality(value, expected):
-    assert settings_with(OPENAI_REALTIME_MODALITIES=value).realtime_output_modalities == expected
+    assert settings_with(OPENAI_REALTIME_MODALITIES=value).realtime.output_modalities == expected
 
 
 @pytest.mark.parametrize("value", ["video", "text,video", ",", "audio;text"])
@@ -93,8 +93,8 @@ def test_other_modalities_stop_start_up(value):
 
 
 def test_an_empty_transcription_model_turns_user_transcripts_off():
-    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="").realtime_transcription_model is None
-    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="whisper-1").realtime_transcription_model == "whisper-1"
+    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="").realtime.transcription_model is None
+    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL="whisper-1").realtime.transcription_model == "whisper-1"
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_malformed_ice_servers_json_stops_start_up():
 
 def test_ice_servers_may_list_several_stun_and_turn_servers():
     servers = '[{"urls": ["stun:a.example:3478", "stun:b.example:3478"]}, {"urls": "turn:t.example", "username": "u", "credential": "c"}]'
-    assert len(settings_with(ICE_SERVERS=servers).ice_servers) == 2
+    assert len(settings_with(ICE_SERVERS=servers).realtime.ice_servers) == 2
 
 
 def test_the_base_url_loses_its_trailing_slash_and_drives_the_sdp_url():

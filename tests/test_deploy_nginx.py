@@ -5,17 +5,14 @@ import http.client
 import json
 import re
 import ssl
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-from common import ADMIN, PASSWORD, AppServer, StandInProcess  # noqa: E402
-from real_servers import Nginx, signed_in_https_session, wait_until  # noqa: E402
-from test_health import metric_value  # noqa: E402
+from harness.load import ADMIN, PASSWORD, AppServer, StandInProcess
+from harness.real_servers import Nginx, signed_in_https_session, wait_until
+from tests.support import metric_value
 
 MINT = "/api/v1/chatkit/realtime-session"
 

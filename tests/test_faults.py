@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from openai_client import MAX_RETRIES, RETRY_BACKOFF_SECONDS
-from openai_payloads import OFFER_SDP
-from standin_upstream import Behaviour, StandIn, closed_port
-
-from conftest import API_KEY
+from core.openai_http import MAX_RETRIES, RETRY_BACKOFF_SECONDS
+from harness.payloads import OFFER_SDP
+from harness.standin import Behaviour, StandIn, closed_port
+from tests.support import API_KEY
 
 TIMEOUT_SECONDS = 1.0
 # Every attempt may take the full timeout, plus the backoffs between them, plus slack for a loaded CI machine.
@@ -120,7 +119,7 @@ def test_mint_fault_gives_documented_error_within_budget(fault, app, admin, stan
 
 
 def test_connection_refused_is_unreachable_after_retries(make_app, standin, captured_logs):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     app = make_app(OPENAI_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1", OPENAI_TIMEOUT_SECONDS="1")
     admin = SignedInAdmin(app.test_client())

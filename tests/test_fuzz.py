@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import MAX_REQUEST_BYTES
-from conftest import SignedInAdmin
-from standin_upstream import Behaviour, StandIn
+from harness.standin import Behaviour, StandIn
+from tests.support import SignedInAdmin
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
@@ -50,17 +50,17 @@ bodies = st.one_of(
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory):
     """One app for all examples (Hypothesis calls the test many times), minting against the stand-in."""
-    from admins import add_admin
     from app import create_app
-    from conftest import ADMIN, API_KEY, PASSWORD
+    from core.admins import add_admin
+    from tests.support import ADMIN, API_KEY, PASSWORD
 
     folder = tmp_path_factory.mktemp("fuzz")
-    add_admin(str(folder / "admins.txt"), ADMIN, PASSWORD)
+    add_admin(str(folder / "core.admins.txt"), ADMIN, PASSWORD)
     with StandIn(Behaviour()) as standin:
         yield create_app({"ENVIRON": {
             "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": standin.base_url, "OPENAI_TIMEOUT_SECONDS": "5",
             "CHATKIT_AGENT_ID": "wf_fuzz", "SECRET_KEY": "fuzz", "FORCE_HTTPS": "0",
-            "ADMIN_USERS_FILE": str(folder / "admins.txt"), "DATABASE_URL": f"sqlite:///{folder / 'console.db'}",
+            "ADMIN_USERS_FILE": str(folder / "core.admins.txt"), "DATABASE_URL": f"sqlite:///{folder / 'console.db'}",
             "MINT_RATE_LIMIT": "1000000 per minute", "LOGIN_RATE_LIMIT": "1000000 per minute",
         }, "TESTING": True})
 

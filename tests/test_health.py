@@ -1,27 +1,14 @@
 """/healthz, /readyz and /metrics: what load balancers and Prometheus see, and who may see it."""
 
-import re
 
 import pytest
 import requests
 
-from conftest import SignedInAdmin
-from openai_payloads import client_secret_response
+from harness.payloads import client_secret_response
+from tests.support import SignedInAdmin, metric_value
 
 MODELS = "https://api.openai.com/v1/models"
 OUTSIDER = {"REMOTE_ADDR": "203.0.113.9"}
-
-
-def metric_value(text, name, **labels):
-    """The value of one sample in the Prometheus text format (0.0 when absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    for line in text.splitlines():
-        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
-        if match and match.group(1) == name:
-            found = ",".join(sorted((match.group(2) or "").split(","))) if match.group(2) else ""
-            if found == wanted:
-                return float(match.group(3))
-    return 0.0
 
 
 def test_healthz_answers_over_plain_http_even_when_https_is_forced(make_app):
@@ -93,7 +80,7 @@ def test_metrics_accept_the_bearer_token_from_anywhere(make_app):
 
 
 def test_metrics_allow_must_be_addresses_or_networks():
-    from config import ConfigError, load_settings
+    from core.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="METRICS_ALLOW"):
         load_settings({"SECRET_KEY": "s", "METRICS_ALLOW": "localhost"})

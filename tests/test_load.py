@@ -1,15 +1,19 @@
 """A short soak in CI: 64 concurrent minting clients against the app under the production gunicorn
 configuration and a stand-in OpenAI; no errors, and memory and open files stay flat.
 
-The full five-minute soak is `make soak` (bench/soak.py --minutes 5); figures are in the README.
+The full five-minute soak is `make soak` (python -m bench.soak --minutes 5); figures are in docs/performance.md.
 """
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from common import ENDPOINTS, AppServer, StandInProcess, memory_and_files, run_python_load, sign_in  # noqa: E402
+from harness.load import (
+    ENDPOINTS,
+    AppServer,
+    StandInProcess,
+    memory_and_files,
+    run_python_load,
+    sign_in,
+)
 
 CONCURRENCY = 64
 SLICE_SECONDS = 4
@@ -51,12 +55,12 @@ def test_64_clients_mint_without_errors_and_without_leaks():
 def self_signed_certificate(folder):
     """A certificate for 127.0.0.1, so the stand-in speaks HTTPS like api.openai.com does."""
     import datetime
+    import ipaddress
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])

@@ -6,9 +6,10 @@ import pytest
 import requests
 import responses
 
-from config import load_settings
-from openai_client import OpenAIClient, UpstreamError, mask_secret, realtime_session_config
-from openai_payloads import MINTED_SECRET, client_secret_response, openai_error
+from core.config import load_settings
+from core.openai_http import OpenAIClient, UpstreamError, mask_secret
+from harness.payloads import MINTED_SECRET, client_secret_response, openai_error
+from realtime.session_config import realtime_session_config
 
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 MINT_URL = "https://api.openai.com/v1/realtime/client_secrets"
@@ -17,7 +18,7 @@ MINT_URL = "https://api.openai.com/v1/realtime/client_secrets"
 @pytest.fixture
 def client(monkeypatch):
     sleeps = []
-    monkeypatch.setattr("openai_client.time.sleep", sleeps.append)
+    monkeypatch.setattr("core.openai_http.time.sleep", sleeps.append)
     openai = OpenAIClient(load_settings({"SECRET_KEY": "s", "OPENAI_API_KEY": KEY}))
     openai.sleeps = sleeps
     return openai

@@ -4,11 +4,16 @@ import itertools
 import json
 
 import pytest
-import responses
 
-from conftest import API_KEY, BASE_URL
-from openai_payloads import ANSWER_SDP, MINTED_SECRET, OFFER_SDP, client_secret_response, openai_error
+from harness.payloads import (
+    ANSWER_SDP,
+    MINTED_SECRET,
+    OFFER_SDP,
+    client_secret_response,
+    openai_error,
+)
 from sandbox.openai_spec import check
+from tests.support import API_KEY, BASE_URL
 
 MINT_URL = f"{BASE_URL}/realtime/client_secrets"
 CALLS_URL = f"{BASE_URL}/realtime/calls"
@@ -81,7 +86,7 @@ OPTIONS = {
 
 @pytest.mark.parametrize("values", list(itertools.product(*OPTIONS.values())))
 def test_every_option_combination_sends_a_request_the_spec_accepts(make_app, values, openai_mock):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     env = {name: value for name, value in zip(OPTIONS, values) if value is not None}
     admin = SignedInAdmin(make_app(**env).test_client())
@@ -143,7 +148,7 @@ def test_instructions_of_exactly_10000_characters_are_accepted(admin, openai_moc
 
 
 def test_ice_servers_are_handed_to_the_browser(make_app, openai_mock):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     servers = [{"urls": "turn:turn.example:3478", "username": "u", "credential": "c"}]
     admin = SignedInAdmin(make_app(ICE_SERVERS=json.dumps(servers)).test_client())
@@ -152,7 +157,7 @@ def test_ice_servers_are_handed_to_the_browser(make_app, openai_mock):
 
 
 def test_the_sdp_url_follows_the_base_url(make_app, openai_mock):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     admin = SignedInAdmin(make_app(OPENAI_BASE_URL="http://127.0.0.1:8765/v1").test_client())
     admin.login()
@@ -161,7 +166,7 @@ def test_the_sdp_url_follows_the_base_url(make_app, openai_mock):
 
 
 def test_without_an_api_key_minting_answers_503_not_configured(make_app, openai_mock):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     admin = SignedInAdmin(make_app(OPENAI_API_KEY=None).test_client())
     admin.login()
@@ -174,7 +179,7 @@ def test_without_an_api_key_minting_answers_503_not_configured(make_app, openai_
 
 
 def test_without_a_key_the_voice_page_says_what_is_missing(make_app):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     admin = SignedInAdmin(make_app(OPENAI_API_KEY=None).test_client())
     admin.login()
@@ -196,7 +201,7 @@ def test_without_a_key_the_voice_page_says_what_is_missing(make_app):
     ],
 )
 def test_upstream_failures_map_to_clear_errors(admin, openai_mock, upstream, status, code, words, monkeypatch):
-    monkeypatch.setattr("openai_client.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("core.openai_http.time.sleep", lambda seconds: None)
     response = mint(admin, openai_mock, **upstream)
     assert response.status_code == status
     body = response.get_json()
@@ -206,7 +211,7 @@ def test_upstream_failures_map_to_clear_errors(admin, openai_mock, upstream, sta
 
 
 def test_an_upstream_429_passes_retry_after_on(admin, openai_mock, monkeypatch):
-    monkeypatch.setattr("openai_client.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("core.openai_http.time.sleep", lambda seconds: None)
     response = mint(admin, openai_mock, status=429, json=openai_error("Slow down."), headers={"Retry-After": "30"})
     assert int(response.headers["Retry-After"]) >= 30
 
@@ -220,7 +225,7 @@ def test_an_upstream_timeout_answers_504(admin, openai_mock):
 
 
 def test_minting_is_rate_limited_per_admin(make_app, openai_mock):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     admin = SignedInAdmin(make_app(MINT_RATE_LIMIT="2 per minute").test_client())
     admin.login()

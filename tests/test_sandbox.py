@@ -22,13 +22,12 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from sandbox.audio import answer_audio  # noqa: E402
-from sandbox.fake_mic import write_fake_mic_wav  # noqa: E402
-from sandbox.loopback_ice import offer_loopback_candidates  # noqa: E402
-from sandbox.openai_spec import SPEC_PATH, check  # noqa: E402
-from sandbox.server import create_sandbox_app  # noqa: E402
+from sandbox.audio import answer_audio
+from sandbox.fake_mic import write_fake_mic_wav
+from sandbox.loopback_ice import offer_loopback_candidates
+from sandbox.openai_spec import SPEC_PATH, check
+from sandbox.server import create_sandbox_app
 
 KEY = {"Authorization": "Bearer sk-sandbox"}
 REALTIME = {"type": "realtime", "model": "gpt-realtime-2.1", "audio": {"output": {"voice": "marin"},
@@ -732,8 +731,7 @@ def test_the_fake_microphone_file_alternates_speech_and_pauses(tmp_path):
 
 
 def test_make_run_starts_the_sandbox_and_learns_its_url():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import run_dev
+    from scripts import run_dev
 
     process, base_url = run_dev.start_sandbox()
     try:

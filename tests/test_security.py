@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from config import ConfigError, load_settings
-from conftest import ADMIN, SignedInAdmin
-from openai_payloads import client_secret_response
-from realtime_sessions import stable_admin_id
-from turn import ice_servers_for, turn_credentials
+from core.admins import stable_admin_id
+from core.config import ConfigError, load_settings
+from harness.payloads import client_secret_response
+from realtime.turn import ice_servers_for, turn_credentials
+from tests.support import ADMIN, SignedInAdmin
 
 HTTPS = "https://console.example.org"
 MINT = "/api/v1/chatkit/realtime-session"
@@ -137,7 +137,7 @@ def test_the_request_id_goes_to_openai_and_into_json_log_lines(make_app, openai_
     assert response.status_code == 200
     assert openai_mock.calls[-1].request.headers["X-Client-Request-Id"] == "req-from-nginx-0001"
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
-    upstream = [line for line in lines if line["logger"] == "openai_client"]
+    upstream = [line for line in lines if line["logger"] == "core.openai_http"]
     assert upstream and upstream[-1]["request_id"] == "req-from-nginx-0001"
     assert upstream[-1]["level"] == "info" and "x-request-id" in upstream[-1]["message"]
 
@@ -145,8 +145,8 @@ def test_the_request_id_goes_to_openai_and_into_json_log_lines(make_app, openai_
 def test_log_format_must_be_json_or_text():
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
         load_settings({"SECRET_KEY": "s", "LOG_FORMAT": "xml"})
-    assert load_settings({"SECRET_KEY": "s"}).log_format == "json"
-    assert load_settings({"FLASK_DEBUG": "1"}).log_format == "text"
+    assert load_settings({"SECRET_KEY": "s"}).server.log_format == "json"
+    assert load_settings({"FLASK_DEBUG": "1"}).server.log_format == "text"
 
 
 # --- TURN REST credentials ---------------------------------------------------------------------------------

@@ -2,16 +2,18 @@
 activity record through PostgreSQL; and the database layer itself against a real PostgreSQL."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-from common import ADMIN, PASSWORD, AppServer, StandInProcess  # noqa: E402
-from real_servers import Nginx, Postgres, Redis, signed_in_https_session, wait_until  # noqa: E402
+from harness.load import ADMIN, PASSWORD, AppServer, StandInProcess
+from harness.real_servers import (
+    Nginx,
+    Postgres,
+    Redis,
+    signed_in_https_session,
+    wait_until,
+)
 
 MINT = "/api/v1/chatkit/realtime-session"
 LIMIT = 3
@@ -97,7 +99,7 @@ def build_app(database_url):
 def test_the_database_layer_round_trips_a_table_through_postgresql(postgres):
     from flask import Flask
 
-    from database import init_database
+    from core.database import init_database
 
     engine = init_database(Flask("roundtrip"), postgres.url)
     assert engine.dialect.name == "postgresql"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from config import ConfigError, load_settings
+from core.config import ConfigError, load_settings
 
 
 def data_attributes(page_html):
@@ -15,7 +15,7 @@ def data_attributes(page_html):
 
 
 def test_the_page_hands_its_settings_to_the_module_in_data_attributes(make_app):
-    from conftest import SignedInAdmin
+    from tests.support import SignedInAdmin
 
     app = make_app(
         OPENAI_REALTIME_CONNECT="relay",
@@ -57,6 +57,6 @@ def test_voice_page_settings_out_of_range_stop_start_up(variable, value):
 
 def test_voice_page_settings_default_to_gpt_realtime_prices_and_a_30_minute_cap():
     settings = load_settings({"FLASK_DEBUG": "1"})
-    assert settings.voice_max_session_minutes == 30
-    assert settings.realtime_prices == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 4.0,
+    assert settings.realtime.max_session_minutes == 30
+    assert settings.realtime.prices == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 4.0,
                                         "textOut": 16.0}

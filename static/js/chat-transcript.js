@@ -1,5 +1,5 @@
 // Puts a voice session's transcript into the admin's current chat thread (self-hosted chat), then tells any
-// open chat page to show it. For the voice page: `sendVoiceTranscript([{role, text, id}])` (README "Chat").
+// open chat page to show it. For the voice page: `sendVoiceTranscript([{role, text, id}])` (docs/chat.md).
 
 export const CHANNEL_NAME = "voice-console";
 export const TRANSCRIPT_URL = "/api/v1/chat/voice-transcript";

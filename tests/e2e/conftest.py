@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import sync_playwright
 
-from e2e_harness import Sandbox, launch_chromium, open_voice_page, start_app
+from harness.browser import Sandbox, launch_chromium, open_voice_page, start_app
 
 # The browser connects in well under a second over loopback; a short timeout keeps the ICE-failure test fast.
 CONNECT_TIMEOUT_SECONDS = "3"

@@ -13,9 +13,9 @@ from agents.testing import ScriptedModel, assistant_message
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from admins import add_admin
 from app import create_app
-from config import DEFAULT_CHATKIT_SCRIPT_URL
+from core.admins import add_admin
+from core.openai_catalog import DEFAULT_CHATKIT_SCRIPT_URL
 
 ADMIN, PASSWORD = "chat-e2e", "chat-e2e-password"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -110,7 +110,7 @@ class ChatApp:
     """The app on 127.0.0.1 (a free port) in a werkzeug server thread, with a scripted chat model."""
 
     def __init__(self, workdir, **environ):
-        admins = workdir / "admins.txt"
+        admins = workdir / "core.admins.txt"
         add_admin(str(admins), ADMIN, PASSWORD)
         env = {
             "SECRET_KEY": "chat-e2e-secret",

@@ -1,20 +1,17 @@
 """A full voice session in headless Chromium through deploy/nginx.conf over HTTPS (self-signed certificate)
 in front of gunicorn, against the sandbox. The non-browser nginx checks are in tests/test_deploy_nginx.py."""
 
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from e2e_harness import open_voice_page
+from harness.browser import open_voice_page
 
 TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS))
-sys.path.insert(0, str(TESTS.parent / "bench"))
 
-from common import ADMIN, PASSWORD, AppServer  # noqa: E402
-from real_servers import Nginx  # noqa: E402
+from harness.load import ADMIN, PASSWORD, AppServer
+from harness.real_servers import Nginx
 
 AUDIO_RECEIVED = """async () => {
   const pc = window.__voiceTest.peers.at(-1);

@@ -2,17 +2,12 @@
 (deploy/turnserver.conf, use-auth-secret) with the per-session credentials the app mints."""
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from e2e_harness import open_voice_page, start_app
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from real_servers import Coturn, wait_until  # noqa: E402
+from harness.browser import open_voice_page, start_app
+from harness.real_servers import Coturn, wait_until
 
 TURN_SECRET = "turn-test-secret-0123456789"
 # What a browser behind a strict NAT must do: use relayed candidates only, so nothing but TURN can connect.

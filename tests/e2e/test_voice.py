@@ -3,8 +3,16 @@
 import re
 import wave
 
-from e2e_harness import CHROMIUM, CHROMIUM_ARGS, INSECURE_HOST, Sandbox, open_voice_page, start_app
 from playwright.sync_api import expect
+
+from harness.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    INSECURE_HOST,
+    Sandbox,
+    open_voice_page,
+    start_app,
+)
 
 # Bytes of audio sent and received on the page's newest peer connection, asked of the browser's getStats.
 AUDIO_BYTES = """async () => {

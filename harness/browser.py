@@ -12,15 +12,14 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]
 
-from admins import add_admin  # noqa: E402
-from app import create_app  # noqa: E402
-from sandbox.fake_mic import write_fake_mic_wav  # noqa: E402
+from app import create_app
+from core.admins import add_admin
+from sandbox.fake_mic import write_fake_mic_wav
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-# What browser-testing.md found to work here; the microphone permission is granted per context (or not,
+# Flags found to work on the test machines (headless, no network but loopback); the microphone permission is granted per context (or not,
 # for the denied-microphone test) instead of --use-fake-ui-for-media-stream, so one browser serves every test.
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
@@ -100,7 +99,7 @@ def start_app(workdir, sandbox_url, **environ):
     """The app on 127.0.0.1 (a free port) in a werkzeug server thread, pointed at the sandbox."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    admins = workdir / "admins.txt"
+    admins = workdir / "core.admins.txt"
     if not admins.exists():
         add_admin(str(admins), ADMIN, PASSWORD)
     env = {

@@ -20,8 +20,8 @@ from chatkit.types import (
     UserMessageTextContent,
 )
 
-from chatkit_server.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
-from chatkit_server.store import ChatContext
+from chat.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
+from chat.store import ChatContext
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             raise CustomStreamError(_model_refusal(error, self.settings), allow_retry=error.status_code >= 500) from error
         except (openai.APIConnectionError, openai.APITimeoutError) as error:
             raise CustomStreamError(
-                f"Could not reach the chat model at {self.settings.openai_base_url} ({type(error).__name__}). "
+                f"Could not reach the chat model at {self.settings.openai.base_url} ({type(error).__name__}). "
                 "Try again; if it keeps happening, check the server's network and OPENAI_BASE_URL.",
                 allow_retry=True,
             ) from error
@@ -71,7 +71,7 @@ def _model_refusal(error, settings):
     if error.status_code == 401:
         hint = " Check OPENAI_API_KEY."
     elif error.status_code == 404:
-        hint = f" Check CHATKIT_MODEL={settings.chatkit_model}: the key's project may not have access to it."
+        hint = f" Check CHATKIT_MODEL={settings.chat.model}: the key's project may not have access to it."
     request_id = f" (request id {error.request_id})" if error.request_id else ""
     return f"The chat model refused: {message}{request_id}.{hint}"
 

@@ -13,8 +13,8 @@ def content_security_policy(settings):
     """A strict CSP: nothing inline, scripts from us and ChatKit's CDN, and the browser may post its
     SDP offer straight to OpenAI only in ephemeral mode."""
     connect = ["'self'"]
-    if settings.realtime_connect == "ephemeral":
-        base = urlparse(settings.openai_base_url)
+    if settings.realtime.connect == "ephemeral":
+        base = urlparse(settings.openai.base_url)
         connect.append(f"{base.scheme}://{base.netloc}")
     return {
         "default-src": "'self'",
@@ -50,10 +50,10 @@ def _without_forwarded_proto(wsgi_app):
 
 
 def init_security(app, settings):
-    if settings.trusted_proxies:
+    if settings.server.trusted_proxies:
         # Each trusted proxy appends one X-Forwarded-For entry and sets the scheme; trusting more than stand
         # in front would let a client forge its address (rate limits) or claim HTTPS.
-        n = settings.trusted_proxies
+        n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
     else:
         app.wsgi_app = _without_forwarded_proto(app.wsgi_app)
@@ -61,12 +61,12 @@ def init_security(app, settings):
         app,
         # Talisman also stands aside whenever app.debug is on, so `flask run --debug` on
         # http://localhost keeps working (localhost is a secure context: the microphone works there).
-        force_https=settings.force_https,
+        force_https=settings.server.force_https,
         force_https_permanent=True,
-        strict_transport_security=settings.force_https,
+        strict_transport_security=settings.server.force_https,
         strict_transport_security_max_age=HSTS_MAX_AGE,
         strict_transport_security_include_subdomains=True,
-        session_cookie_secure=settings.force_https,
+        session_cookie_secure=settings.server.force_https,
         content_security_policy=content_security_policy(settings),
         frame_options="DENY",
         permissions_policy={"microphone": "(self)", "camera": "()", "geolocation": "()"},

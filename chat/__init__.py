@@ -2,7 +2,7 @@
 OpenAI Agents SDK, its store in the project's database, and one background event loop per worker process.
 
 openai-chatkit and openai-agents take about a second to import, so they load on the first chat request, not at
-start-up (README "Performance and reliability", start-up time); only the tables are defined up front.
+start-up (docs/performance.md, start-up time); only the tables are defined up front.
 """
 
 import gc
@@ -10,9 +10,9 @@ import threading
 
 from flask import current_app
 
-from api_errors import ApiError, bad_request
-from chatkit_server.loop import BackgroundLoop
-from chatkit_server.tables import current_thread_id, items_table, threads_table
+from chat.loop import BackgroundLoop
+from chat.tables import current_thread_id, items_table, threads_table
+from core.errors import ApiError, bad_request
 
 # One per worker process, shared by every app the process builds (tests build many).
 background_loop = BackgroundLoop()
@@ -29,9 +29,9 @@ class ChatServerSlot:
     def get(self):
         with _build_lock:
             if self._server is None:
-                from chatkit_server.agent import build_model
-                from chatkit_server.server import ConsoleChatKitServer
-                from chatkit_server.store import DatabaseStore
+                from chat.agent import build_model
+                from chat.server import ConsoleChatKitServer
+                from chat.store import DatabaseStore
 
                 model = self.model or build_model(self.settings)
                 self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model)
@@ -41,17 +41,17 @@ class ChatServerSlot:
 def init_chat_server(app, settings, engine):
     """Creates the store's tables; the server itself is built on first use. The Flask config key
     CHATKIT_AGENT_MODEL (an agents Model) replaces the real model: tests plug in a scripted one, never the network."""
-    from database import create_tables
+    from core.database import create_tables
 
     create_tables(engine, tables=[threads_table, items_table])
     app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"))
-    if settings.chatkit_mode == "self-hosted" and not app.testing:
+    if settings.chat.mode == "self-hosted" and not app.testing:
         # Import the libraries in the background, so the first message does not wait for them.
         threading.Thread(target=_import_chat_libraries, name="chatkit-import", daemon=True).start()
 
 
 def _import_chat_libraries():
-    import chatkit_server.server  # noqa: F401
+    import chat.server  # noqa: F401
 
     # The chat libraries add a few hundred thousand objects that live as long as the process. Frozen, the garbage
     # collector stops scanning them: a full collection took 85-156 ms in a worker (gc.callbacks), on some mint.
@@ -77,8 +77,8 @@ def process_chatkit_request(body, admin):
     from chatkit.store import NotFoundError
     from pydantic import ValidationError
 
-    from chatkit_server.server import is_streaming
-    from chatkit_server.store import ChatContext
+    from chat.server import is_streaming
+    from chat.store import ChatContext
 
     server = chat_server()
     try:
@@ -98,10 +98,10 @@ def process_chatkit_request(body, admin):
 
 
 def add_transcripts(admin, entries, thread_id=None):
-    """Writes voice transcript entries into the admin's thread (chatkit_server.server.add_voice_transcripts)."""
+    """Writes voice transcript entries into the admin's thread (chat.server.add_voice_transcripts)."""
     from chatkit.store import NotFoundError
 
-    from chatkit_server.server import add_voice_transcripts
+    from chat.server import add_voice_transcripts
 
     try:
         return add_voice_transcripts(chat_server().store, admin, entries, thread_id)

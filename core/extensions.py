@@ -1,15 +1,16 @@
-"""Flask extensions shared by the blueprints, and accessors for the app's settings and OpenAI client."""
+"""Flask extensions shared by the blueprints (CSRF, the rate limiter, the per-admin mint limit), and accessors for
+the app's settings and OpenAI client."""
 
 import functools
 import time
 
-from flask import current_app, g, session
+from flask import current_app, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
 
-from api_errors import ApiError
+from core.errors import ApiError
 
 
 def admin_or_address():
@@ -29,10 +30,6 @@ def openai_client():
     return current_app.extensions["openai_client"]
 
 
-def signed_in_admin():
-    return g.get("admin")
-
-
 @functools.lru_cache(maxsize=16)
 def _parsed_limits(text):
     return tuple(parse_many(text))
@@ -43,12 +40,12 @@ def mint_limit(view):
 
     Counted with the `limits` library on Flask-Limiter's own storage (memory://, or redis:// shared by several
     instances), straight from here: Flask-Limiter's decorator resolves, filters and evaluates its limits twice
-    a request, about a tenth of a mint's CPU (README "Performance and reliability")."""
+    a request, about a tenth of a mint's CPU (docs/performance.md)."""
 
     @functools.wraps(view)
     def limited(**kwargs):
         strategy, key = limiter.limiter, admin_or_address()
-        for limit in _parsed_limits(current_settings().mint_rate_limit):
+        for limit in _parsed_limits(current_settings().auth.mint_rate_limit):
             if not strategy.hit(limit, "mint", key):
                 reset_at = strategy.get_window_stats(limit, "mint", key).reset_time
                 retry_after = max(1, int(reset_at - time.time()) + 1)

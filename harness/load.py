@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from openai_payloads import OFFER_SDP  # noqa: E402
+from harness.payloads import OFFER_SDP
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 API_KEY = "sk-bench-not-a-real-key"
@@ -70,14 +68,14 @@ def stop(process):
 
 
 class StandInProcess:
-    """tests/standin_upstream.py in its own process, so its event loop never shares a GIL with the load."""
+    """harness/standin.py in its own process, so its event loop never shares a GIL with the load."""
 
     def __init__(self, latency_ms, extra_args=()):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [PYTHON, str(ROOT / "tests" / "standin_upstream.py"), "--port", str(self.port),
+            [PYTHON, "-m", "harness.standin", "--port", str(self.port),
              "--latency-ms", str(latency_ms), *extra_args],
-            stdout=subprocess.DEVNULL,
+            cwd=ROOT, stdout=subprocess.DEVNULL,
         )
         wait_for_port(self.port, self.process)
 
@@ -118,8 +116,8 @@ class AppServer:
     def __init__(self, upstream_url, model=None, *, server="gunicorn", extra_env=None, connect_mode="ephemeral"):
         self.folder = tempfile.mkdtemp(prefix="bench-app-")
         self.port = free_port()
-        admins = os.path.join(self.folder, "admins.txt")
-        from admins import add_admin
+        admins = os.path.join(self.folder, "core.admins.txt")
+        from core.admins import add_admin
 
         add_admin(admins, ADMIN, PASSWORD)
         env = {

@@ -1,7 +1,13 @@
-"""Facts about OpenAI's Realtime API and chat models that the app and the sandbox rely on (see ../shared/openai-api.md)."""
+"""Every fact about OpenAI that the app and the sandbox rely on: endpoints, models and their dates, voices, limits,
+prices and ChatKit's CDN, each defined once (as OpenAI's API reference and deprecations page give them)."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+DEFAULT_REALTIME_MODEL = "gpt-realtime-2.1"
+DEFAULT_TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 
 # Voices the Realtime API accepts (marin and cedar are the recommended ones).
 REALTIME_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
@@ -9,7 +15,17 @@ REALTIME_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer",
 # Voices of the text-to-speech endpoint that Realtime rejects with 400 invalid_value.
 TTS_ONLY_VOICES = ("fable", "onyx", "nova")
 
-CURRENT_REALTIME_MODELS = ("gpt-realtime-2.1", "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5")
+
+def realtime_voice_problem(voice):
+    """Why Realtime would refuse `voice`, in words, or None when it accepts it."""
+    if voice in TTS_ONLY_VOICES:
+        return (f"'{voice}' is a text-to-speech voice that Realtime does not offer; "
+                f"use one of the realtime voices: {', '.join(REALTIME_VOICES)}")
+    if voice not in REALTIME_VOICES:
+        return f"use one of the realtime voices: {', '.join(REALTIME_VOICES)}"
+    return None
+
+CURRENT_REALTIME_MODELS = (DEFAULT_REALTIME_MODEL, "gpt-realtime-2.1-mini", "gpt-realtime-2", "gpt-realtime-1.5")
 
 # Model name prefix -> (shutdown date, replacement). Longest prefix first, so the most specific wins.
 RETIRED_REALTIME_MODELS = (
@@ -28,8 +44,16 @@ OUTPUT_MODALITIES = ("text", "audio")
 
 # A session lasts at most this long on OpenAI's side; then it sends an error with code session_expired.
 MAX_SESSION_MINUTES = 60
+MAX_SESSION = timedelta(minutes=MAX_SESSION_MINUTES)
 
+# Longest `instructions` this console sends (session config, overrides, settings form, transcripts).
 MAX_INSTRUCTIONS_CHARS = 10_000
+
+# What client_secrets accepts for expires_after.seconds.
+SECRET_TTL_RANGE = (10, 7200)
+
+# gpt-realtime list prices, USD per million tokens (cached input is billed at one rate for text and audio).
+DEFAULT_REALTIME_PRICES = {"audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 16.0}
 
 
 _SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}")
@@ -54,6 +78,13 @@ def deprecation_of(model):
 
 
 # --- Chat (self-hosted ChatKit, Agents SDK over the Responses API) -------------------------------------------
+
+# The ChatKit widget's script is served from OpenAI's CDN (the content security policy allows that host).
+CHATKIT_CDN = "https://cdn.platform.openai.com"
+DEFAULT_CHATKIT_SCRIPT_URL = f"{CHATKIT_CDN}/deployments/chatkit/chatkit.js"
+
+# Agent Builder, which runs hosted ChatKit workflows (wf_...), and stored prompts shut down on this day.
+AGENT_BUILDER_SHUTDOWN = "2026-11-30"
 
 # The Agents SDK's own default (openai-agents 0.24), a current Responses model.
 DEFAULT_CHAT_MODEL = "gpt-5.6-luna"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from chatkit.store import NotFoundError, Store
 from chatkit.types import Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
-from chatkit_server.tables import current_thread_id, items_table, threads_table
+from chat.tables import current_thread_id, items_table, threads_table
 
 _thread_item = TypeAdapter(ThreadItem)
 
@@ -157,12 +157,6 @@ class DatabaseStore(Store[ChatContext]):
                     items_table.c.thread_id == thread_id, items_table.c.id == item_id, items_table.c.admin == admin
                 )
             )
-
-    def count_items_sync(self, thread_id, admin):
-        with self.engine.connect() as connection:
-            return connection.execute(
-                select(func.count()).where(items_table.c.thread_id == thread_id, items_table.c.admin == admin)
-            ).scalar()
 
     # --- chatkit.store.Store, off the loop ------------------------------------------------------------------
 

@@ -1,8 +1,17 @@
 """The self-hosted chat store's tables (SQLAlchemy Core, on the project's metadata), importable without ChatKit."""
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, UniqueConstraint, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
 
-from database import metadata
+from core.database import metadata
 
 threads_table = Table(
     "chatkit_threads",

@@ -14,21 +14,21 @@ HISTORY_ITEMS = 40
 
 def build_openai_client(settings):
     """The async client of every chat model call. It is created once and used only on the background loop, where
-    its connection pool lives (chatkit_server/loop.py)."""
+    its connection pool lives (chat/loop.py)."""
     return AsyncOpenAI(
-        api_key=settings.openai_api_key or "missing",
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_seconds,
+        api_key=settings.openai.api_key or "missing",
+        base_url=settings.openai.base_url,
+        timeout=settings.openai.timeout_seconds,
         max_retries=2,
     )
 
 
 def build_model(settings):
-    return OpenAIResponsesModel(model=settings.chatkit_model, openai_client=build_openai_client(settings))
+    return OpenAIResponsesModel(model=settings.chat.model, openai_client=build_openai_client(settings))
 
 
 def build_agent(settings, model):
-    return Agent(name="Chat agent", instructions=settings.chatkit_instructions or DEFAULT_INSTRUCTIONS, model=model)
+    return Agent(name="Chat agent", instructions=settings.chat.instructions or DEFAULT_INSTRUCTIONS, model=model)
 
 
 # Tracing would upload every conversation to OpenAI's trace store with the process's own key; we keep it off.

@@ -1,11 +1,11 @@
 """A stand-in for OpenAI's GA endpoints (client secrets, relayed calls, ChatKit sessions) with a fixed
 latency and switchable faults, for the benchmark (bench/) and the fault-injection tests.
 
-It answers like /work/shared/openai-api.md says OpenAI does: the same paths, headers, status codes and
+It answers like OpenAI's API reference says OpenAI does: the same paths, headers, status codes and
 bodies, OpenAI's error envelope and an `x-request-id` on every answer. It is deliberately small and fast
 (one aiohttp process) so that it is never what limits a benchmark.
 
-    .venv/bin/python tests/standin_upstream.py --port 8765 --latency-ms 100
+    .venv/bin/python -m harness.standin --port 8765 --latency-ms 100
 
 In tests, `StandIn()` runs it on a thread; set `standin.behaviour = Behaviour(fault="status", status=503)`.
 """
@@ -14,18 +14,19 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import socket
 import struct
-import sys
 import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from openai_payloads import ANSWER_SDP, chatkit_session_response, client_secret_response, openai_error  # noqa: E402
+from harness.payloads import (
+    ANSWER_SDP,
+    chatkit_session_response,
+    client_secret_response,
+    openai_error,
+)
 
 FAULTS = ("none", "hang", "status", "reset", "not_json", "no_secret", "oversized")
 OVERSIZED_BYTES = 1024 * 1024 + 4096  # just over the app's 1 MiB cap on upstream bodies

@@ -1,4 +1,4 @@
-"""Every call the server makes to OpenAI: Realtime client secrets, the relayed SDP offer, ChatKit sessions."""
+"""Every HTTP call the server makes to OpenAI: Realtime client secrets, the relayed SDP offer, ChatKit sessions."""
 
 import json
 import logging
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import requests
 from requests.adapters import HTTPAdapter
 
-from api_errors import ApiError
-from logging_setup import current_request_id
-from metrics import observe_upstream
+from core.errors import ApiError
+from core.logs import current_request_id
+from core.metrics import observe_upstream
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +68,6 @@ def mask_secret(value):
     return f"{head}…{tail}"
 
 
-def realtime_session_config(settings, *, voice=None, instructions=None):
-    """The GA session object for a client secret or a relayed call (never a `workflow`: Realtime rejects it)."""
-    session = {
-        "type": "realtime",
-        "model": settings.realtime_model,
-        "output_modalities": list(settings.realtime_output_modalities),
-        "audio": {"output": {"voice": voice or settings.realtime_voice}},
-    }
-    chosen_instructions = settings.realtime_instructions if instructions is None else instructions
-    if chosen_instructions:
-        session["instructions"] = chosen_instructions
-    if settings.realtime_transcription_model:
-        session["audio"]["input"] = {"transcription": {"model": settings.realtime_transcription_model}}
-    return session
-
-
 def _retry_after_seconds(response):
     value = response.headers.get("Retry-After")
     try:
@@ -105,14 +89,14 @@ class OpenAIClient:
 
     def __init__(self, settings, session=None):
         self.settings = settings
-        self.base_url = settings.openai_base_url
-        self.timeout = (settings.openai_connect_timeout_seconds, settings.openai_timeout_seconds)
+        self.base_url = settings.openai.base_url
+        self.timeout = (settings.openai.connect_timeout_seconds, settings.openai.timeout_seconds)
         self.session = session or requests.Session()
         self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
         self.session.mount("https://", self.adapter)
         self.session.mount("http://", self.adapter)
         # Proxy and CA-bundle variables are read once here: left to requests (trust_env), every call re-scans
-        # the whole environment, about 0.4 ms of CPU per mint (bench/bench_mint.py, README "Performance").
+        # the whole environment, about 0.4 ms of CPU per mint (bench/bench_mint.py, docs/performance.md).
         self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
         self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.trust_env = False
@@ -121,7 +105,7 @@ class OpenAIClient:
 
     def mint_realtime_secret(self, session_config, safety_identifier=None):
         body = {
-            "expires_after": {"anchor": "created_at", "seconds": self.settings.realtime_secret_ttl_seconds},
+            "expires_after": {"anchor": "created_at", "seconds": self.settings.realtime.secret_ttl_seconds},
             "session": session_config,
         }
         headers = {"OpenAI-Safety-Identifier": safety_identifier} if safety_identifier else {}
@@ -133,7 +117,7 @@ class OpenAIClient:
         session = payload.get("session") if isinstance(payload.get("session"), dict) else {}
         return MintedSecret(
             value=value,
-            expires_at=_int_or_none(payload.get("expires_at")) or int(time.time()) + self.settings.realtime_secret_ttl_seconds,
+            expires_at=_int_or_none(payload.get("expires_at")) or int(time.time()) + self.settings.realtime.secret_ttl_seconds,
             session_id=session.get("id"),
             request_id=reply.request_id,
             latency_ms=reply.latency_ms,
@@ -177,7 +161,7 @@ class OpenAIClient:
         except a refused API key or a server error. Lists models, which costs nothing."""
         try:
             response = self.session.get(
-                f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.settings.openai_api_key}"},
+                f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.settings.openai.api_key}"},
                 timeout=(min(timeout, self.timeout[0]), timeout), stream=True,
             )
             response.close()
@@ -193,7 +177,7 @@ class OpenAIClient:
         """One page of a hosted ChatKit list (`/chatkit/threads`, `/chatkit/threads/{id}/items`), for
         `flask chatkit export-hosted`; answers OpenAI's list object {data, has_more, last_id}."""
         failure = "Failed to read hosted ChatKit threads"
-        headers = {"Authorization": f"Bearer {self.settings.openai_api_key}", "OpenAI-Beta": "chatkit_beta=v1"}
+        headers = {"Authorization": f"Bearer {self.settings.openai.api_key}", "OpenAI-Beta": "chatkit_beta=v1"}
         started = time.perf_counter()
         try:
             response = self.session.get(
@@ -217,7 +201,7 @@ class OpenAIClient:
 
     def _post(self, path, failure, *, headers, **kwargs):
         url = f"{self.base_url}{path}"
-        headers = {"Authorization": f"Bearer {self.settings.openai_api_key}", **headers}
+        headers = {"Authorization": f"Bearer {self.settings.openai.api_key}", **headers}
         request_id = current_request_id()
         if request_id:
             # OpenAI logs it beside its own x-request-id, so one id finds a mint in both sides' logs.
@@ -234,7 +218,7 @@ class OpenAIClient:
                 log.warning("openai POST %s timed out after %.1f s", path, time.perf_counter() - started)
                 raise UpstreamError(
                     504, "upstream_timeout",
-                    f"{failure}: OpenAI did not answer within {self.settings.openai_timeout_seconds:g} s. "
+                    f"{failure}: OpenAI did not answer within {self.settings.openai.timeout_seconds:g} s. "
                     "Try again; if it keeps happening, check status.openai.com or raise OPENAI_TIMEOUT_SECONDS.",
                 ) from None
             except _OversizedBody:
@@ -270,7 +254,7 @@ class OpenAIClient:
 
     def _send(self, request):
         # Straight to the pooled adapter: Session.send would merge cookies, hooks and settings we never use,
-        # a third of requests' CPU per mint (README "Performance"). `responses` mocks this same adapter.
+        # a third of requests' CPU per mint (docs/performance.md). `responses` mocks this same adapter.
         return self.adapter.send(request.prepare(), stream=True, timeout=self.timeout,
                                  verify=self.session.verify, proxies=self.session.proxies)
 

@@ -19,10 +19,10 @@ def turn_credentials(shared_secret, user_id, ttl_seconds, now=None):
 def ice_servers_for(settings, user_id, now=None):
     """ICE_SERVERS as configured (STUN and static TURN, several for redundancy), plus the TURN_URLS with
     fresh credentials when TURN_SHARED_SECRET is set."""
-    servers = [dict(server) for server in settings.ice_servers]
-    if settings.turn_shared_secret:
+    servers = [dict(server) for server in settings.realtime.ice_servers]
+    if settings.turn.shared_secret:
         username, credential = turn_credentials(
-            settings.turn_shared_secret, user_id, settings.turn_credential_ttl_seconds, now
+            settings.turn.shared_secret, user_id, settings.turn.credential_ttl_seconds, now
         )
-        servers.append({"urls": list(settings.turn_urls), "username": username, "credential": credential})
+        servers.append({"urls": list(settings.turn.urls), "username": username, "credential": credential})
     return servers

@@ -1,5 +1,6 @@
 """The admin accounts file: one `username:<werkzeug password hash>` per line."""
 
+import hashlib
 import os
 import re
 import tempfile
@@ -97,3 +98,8 @@ def remove_admin(path, username):
         return False
     _write(path, entries)
     return True
+
+
+def stable_admin_id(username):
+    """A stable, non-reversible id for an admin, sent to OpenAI as the safety identifier and ChatKit user."""
+    return "admin_" + hashlib.sha256(f"voice-console:{username}".encode()).hexdigest()[:32]

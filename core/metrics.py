@@ -8,11 +8,19 @@ workers' files up (prometheus_client's multiprocess mode). Without it (flask run
 import hmac
 import ipaddress
 import logging
-from datetime import datetime, timedelta, timezone
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
+
+from core.openai_catalog import MAX_SESSION_MINUTES
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +28,6 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 # Click to "connected" in the browser: ~0.1 s on loopback, a few seconds through TURN on a bad network.
 CONNECT_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
-# OpenAI ends a Realtime session after 60 minutes, so a "connected" attempt older than that is over.
-MAX_SESSION = timedelta(minutes=60)
 
 MINTS = Counter("voice_console_mints_total", "Secrets and sessions minted, by kind and outcome", ["kind", "outcome"])
 UPSTREAM_SECONDS = Histogram(
@@ -56,60 +62,47 @@ def count_voice_event(mode, event, connect_ms=None):
 
 
 class ActiveSessionsCollector:
-    """Active voice sessions, counted from the activity record at scrape time: right across workers and
-    instances, and across restarts, which a per-process gauge would not be."""
+    """Active voice sessions, counted from the activity record at scrape time by `count()`: right across workers
+    and instances, and across restarts, which a per-process gauge would not be."""
 
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, count):
+        self.count = count
 
     def collect(self):
         gauge = GaugeMetricFamily(
             "voice_console_active_voice_sessions",
-            "Voice sessions connected and not yet ended (browsers report both), over the last 60 minutes",
+            f"Voice sessions connected and not yet ended (browsers report both), over the last {MAX_SESSION_MINUTES} minutes",
         )
         try:
-            gauge.add_metric([], active_voice_sessions(self.engine))
+            gauge.add_metric([], self.count())
         except Exception:  # noqa: BLE001 - a scrape must still answer with the other metrics
             log.exception("could not count active voice sessions")
             return
         yield gauge
 
 
-def active_voice_sessions(engine, now=None):
-    from sqlalchemy import and_, func, select
-
-    from activity import voice_sessions
-
-    since = (now or datetime.now(timezone.utc)) - MAX_SESSION
-    query = select(func.count()).select_from(voice_sessions).where(
-        and_(voice_sessions.c.last_event == "connected", voice_sessions.c.updated_at >= since)
-    )
-    with engine.connect() as connection:
-        return connection.execute(query).scalar_one()
-
-
-def render_metrics(settings, engine):
-    """The Prometheus text exposition: (body, content type)."""
-    if settings.prometheus_multiproc_dir:
+def render_metrics(settings, count_active_sessions):
+    """The Prometheus text exposition: (body, content type). `count_active_sessions()` reads the activity record."""
+    if settings.metrics.multiproc_dir:
         workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers, path=settings.prometheus_multiproc_dir)
+        multiprocess.MultiProcessCollector(workers, path=settings.metrics.multiproc_dir)
         body = generate_latest(workers)
     else:
         body = generate_latest(REGISTRY)
     # A fresh registry per scrape, so each app (tests build many) counts from its own database.
     database_figures = CollectorRegistry()
-    database_figures.register(ActiveSessionsCollector(engine))
+    database_figures.register(ActiveSessionsCollector(count_active_sessions))
     return body + generate_latest(database_figures), CONTENT_TYPE_LATEST
 
 
 def metrics_allowed(settings, remote_address, authorization):
     """Prometheus may scrape from an allowed address, or from anywhere with the bearer token."""
-    if settings.metrics_token and authorization:
+    if settings.metrics.token and authorization:
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics.token.encode()):
             return True
     try:
         address = ipaddress.ip_address(remote_address or "")
     except ValueError:
         return False
-    return any(address in network for network in settings.metrics_allow)
+    return any(address in network for network in settings.metrics.allow)

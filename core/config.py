@@ -1,0 +1,375 @@
+"""The app's configuration: read from the environment and validated once at start-up into frozen settings groups.
+
+Each group (openai, realtime, turn, chat, auth, server, metrics) is built by one loader below from the variables
+.env.example documents; a bad value stops start-up with a ConfigError naming the variable and what is allowed.
+"""
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from core.env import ConfigError, flag, model_name, number, rate_limit, text
+from core.openai_catalog import (
+    CURRENT_REALTIME_MODELS,
+    DEFAULT_BASE_URL,
+    DEFAULT_CHAT_MODEL,
+    DEFAULT_CHATKIT_SCRIPT_URL,
+    DEFAULT_REALTIME_MODEL,
+    DEFAULT_REALTIME_PRICES,
+    DEFAULT_TRANSCRIPTION_MODEL,
+    MAX_INSTRUCTIONS_CHARS,
+    MAX_SESSION_MINUTES,
+    OUTPUT_MODALITIES,
+    SECRET_TTL_RANGE,
+    chat_model_problem,
+    deprecation_of,
+    realtime_voice_problem,
+    retirement_of,
+)
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+CONNECT_MODES = ("ephemeral", "relay")
+CHATKIT_MODES = ("hosted", "self-hosted")
+REALTIME_PRICE_VARIABLES = {
+    "audioIn": "REALTIME_PRICE_AUDIO_IN",
+    "cachedIn": "REALTIME_PRICE_CACHED_IN",
+    "audioOut": "REALTIME_PRICE_AUDIO_OUT",
+    "textIn": "REALTIME_PRICE_TEXT_IN",
+    "textOut": "REALTIME_PRICE_TEXT_OUT",
+}
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    api_key: str | None
+    base_url: str
+    timeout_seconds: float
+    connect_timeout_seconds: float = 3.05
+    sandbox: bool = False  # OPENAI_SANDBOX: the base URL is the local sandbox (make run)
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    model: str
+    voice: str
+    output_modalities: tuple
+    instructions: str | None
+    transcription_model: str | None
+    connect: str  # ephemeral or relay
+    secret_ttl_seconds: int
+    ice_servers: tuple
+    max_session_minutes: int = 30
+    connect_timeout_seconds: float = 15.0
+    # USD per million tokens, for the voice page's cost estimate (keys as the page's data-prices expects).
+    prices: dict = field(default_factory=lambda: dict(DEFAULT_REALTIME_PRICES))
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    shared_secret: str | None = None
+    urls: tuple = ()
+    credential_ttl_seconds: int = 3900
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    mode: str = "self-hosted"  # or hosted: an Agent Builder workflow
+    agent_id: str | None = None
+    model: str = DEFAULT_CHAT_MODEL
+    instructions: str | None = None
+    domain_key: str | None = None
+    script_url: str = DEFAULT_CHATKIT_SCRIPT_URL
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    secret_key: str | None
+    admin_users_file: str
+    mint_rate_limit: str
+    login_rate_limit: str
+    ratelimit_storage_uri: str
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    debug: bool
+    force_https: bool
+    database_url: str | None
+    activity_retention_days: int
+    trusted_proxies: int = 0
+    log_format: str = "text"
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    allow: tuple = ()
+    token: str | None = None
+    multiproc_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    openai: OpenAISettings
+    realtime: RealtimeSettings
+    chat: ChatSettings
+    auth: AuthSettings
+    server: ServerSettings
+    turn: TurnSettings = TurnSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    warnings: tuple = ()
+
+    @property
+    def realtime_calls_url(self):
+        return f"{self.openai.base_url}/realtime/calls"
+
+    def missing_for_voice(self):
+        """The variables voice needs that are not set, as (variable, why) pairs."""
+        return [("OPENAI_API_KEY", "the server needs it to mint Realtime secrets")] if not self.openai.api_key else []
+
+    def missing_for_chat(self):
+        """The variables chat needs in its CHATKIT_MODE that are not set, as (variable, why) pairs."""
+        missing = []
+        if self.chat.mode == "self-hosted":
+            if not self.openai.api_key:
+                missing.append(("OPENAI_API_KEY", "the server needs it to call the chat model"))
+            return missing
+        if not self.openai.api_key:
+            missing.append(("OPENAI_API_KEY", "the server needs it to create ChatKit sessions"))
+        if not self.chat.agent_id:
+            missing.append(("CHATKIT_AGENT_ID", "the ChatKit workflow id (wf_...) from Agent Builder"))
+        return missing
+
+
+def load_settings(environ):
+    """Builds Settings from a mapping of environment variables, or raises ConfigError."""
+    debug = flag(environ, "FLASK_DEBUG", False)
+    realtime = _realtime(environ)
+    deprecation = deprecation_of(realtime.model)
+    warnings = ()
+    if deprecation:
+        warnings = (f"OPENAI_REALTIME_MODEL={realtime.model} shuts down on {deprecation[0]}; move to {deprecation[1]}",)
+    return Settings(
+        openai=_openai(environ),
+        realtime=realtime,
+        chat=_chat(environ, realtime.instructions),
+        auth=_auth(environ, debug),
+        server=_server(environ, debug),
+        turn=_turn(environ),
+        metrics=_metrics(environ),
+        warnings=warnings,
+    )
+
+
+# --- openai --------------------------------------------------------------------------------------------------
+
+
+def _openai(environ):
+    return OpenAISettings(
+        api_key=text(environ, "OPENAI_API_KEY"),
+        base_url=_base_url(environ),
+        timeout_seconds=number(environ, "OPENAI_TIMEOUT_SECONDS", 10.0, 0.1, 300),
+        sandbox=flag(environ, "OPENAI_SANDBOX", False),
+    )
+
+
+def _base_url(environ):
+    raw = text(environ, "OPENAI_BASE_URL", DEFAULT_BASE_URL)
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError("OPENAI_BASE_URL", raw, "an http(s) URL such as https://api.openai.com/v1")
+    return raw.rstrip("/")
+
+
+# --- realtime ------------------------------------------------------------------------------------------------
+
+
+def _realtime(environ):
+    connect = text(environ, "OPENAI_REALTIME_CONNECT", "ephemeral").lower()
+    if connect not in CONNECT_MODES:
+        raise ConfigError("OPENAI_REALTIME_CONNECT", connect, "ephemeral or relay")
+    instructions = text(environ, "OPENAI_REALTIME_INSTRUCTIONS")
+    if instructions is not None and len(instructions) > MAX_INSTRUCTIONS_CHARS:
+        raise ConfigError("OPENAI_REALTIME_INSTRUCTIONS", instructions[:40] + "...",
+                          f"at most {MAX_INSTRUCTIONS_CHARS:,} characters")
+    transcription = environ.get("OPENAI_REALTIME_TRANSCRIPTION_MODEL")
+    voice = text(environ, "OPENAI_REALTIME_VOICE", "alloy").lower()
+    problem = realtime_voice_problem(voice)
+    if problem:
+        raise ConfigError("OPENAI_REALTIME_VOICE", voice, problem)
+    return RealtimeSettings(
+        model=_realtime_model(environ),
+        voice=voice,
+        output_modalities=_output_modalities(environ),
+        instructions=instructions,
+        # Unset means the default model; set but empty means no user transcripts.
+        transcription_model=DEFAULT_TRANSCRIPTION_MODEL if transcription is None else (transcription.strip() or None),
+        connect=connect,
+        secret_ttl_seconds=number(environ, "REALTIME_SECRET_TTL_SECONDS", 60, *SECRET_TTL_RANGE, kind=int),
+        ice_servers=_ice_servers(environ),
+        # OpenAI itself ends a Realtime session after MAX_SESSION_MINUTES, so a longer cap could never apply.
+        max_session_minutes=number(environ, "VOICE_MAX_SESSION_MINUTES", 30, 1, MAX_SESSION_MINUTES, kind=int),
+        connect_timeout_seconds=number(environ, "VOICE_CONNECT_TIMEOUT_SECONDS", 15.0, 1, 120),
+        prices={
+            key: number(environ, variable, DEFAULT_REALTIME_PRICES[key], 0, 10_000)
+            for key, variable in REALTIME_PRICE_VARIABLES.items()
+        },
+    )
+
+
+def _realtime_model(environ):
+    model = text(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
+    retired = retirement_of(model)
+    if retired:
+        shutdown, replacement = retired
+        raise ConfigError(
+            "OPENAI_REALTIME_MODEL",
+            model,
+            f"this model was shut down on {shutdown}; use {replacement} "
+            f"(current models: {', '.join(CURRENT_REALTIME_MODELS)})",
+        )
+    return model_name(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
+
+
+def _output_modalities(environ):
+    raw = text(environ, "OPENAI_REALTIME_MODALITIES", "audio")
+    parts = [part.strip().lower() for part in raw.split(",")]
+    if not parts or any(part not in OUTPUT_MODALITIES for part in parts):
+        raise ConfigError("OPENAI_REALTIME_MODALITIES", raw, "a comma list of text and audio, e.g. audio or text")
+    # GA accepts one modality: audio always comes with its transcript, so any list with audio means audio.
+    return ("audio",) if "audio" in parts else ("text",)
+
+
+def _ice_servers(environ):
+    raw = text(environ, "ICE_SERVERS", "[]")
+    allowed = 'a JSON list of RTCIceServer objects, e.g. [{"urls": "stun:stun.example.org:3478"}]'
+    try:
+        servers = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError("ICE_SERVERS", raw, f"{allowed} ({error.msg} at character {error.pos})") from None
+    if not isinstance(servers, list):
+        raise ConfigError("ICE_SERVERS", raw, allowed)
+    for server in servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        url_list = [urls] if isinstance(urls, str) else urls
+        if not url_list or not all(isinstance(u, str) and re.match(r"^(stuns?|turns?):", u) for u in url_list):
+            raise ConfigError("ICE_SERVERS", raw, f"{allowed}; every entry needs urls starting with stun: or turn:")
+    return tuple(servers)
+
+
+def _turn(environ):
+    raw = text(environ, "TURN_URLS", "")
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not all(re.match(r"^turns?:[^\s]+$", url) for url in urls):
+        raise ConfigError("TURN_URLS", raw, "a comma list of turn: or turns: URLs, e.g. turn:turn.example.org:3478?transport=udp")
+    secret = text(environ, "TURN_SHARED_SECRET")
+    if secret and not urls:
+        raise ConfigError("TURN_URLS", "", "set TURN_URLS too when TURN_SHARED_SECRET is set (the browser needs to know where the TURN server is)")
+    return TurnSettings(
+        shared_secret=secret,
+        urls=urls,
+        # Sessions last at most MAX_SESSION_MINUTES and TURN refreshes an allocation with the same credentials.
+        credential_ttl_seconds=number(environ, "TURN_CREDENTIAL_TTL_SECONDS", 3900, 60, 86400, kind=int),
+    )
+
+
+# --- chat ----------------------------------------------------------------------------------------------------
+
+
+def _chat(environ, realtime_instructions):
+    agent_id = text(environ, "CHATKIT_AGENT_ID")
+    if agent_id is not None and not re.fullmatch(r"wf_[A-Za-z0-9_-]+", agent_id):
+        raise ConfigError("CHATKIT_AGENT_ID", agent_id, "a ChatKit workflow id that starts with wf_")
+    # Without a workflow there is nothing to host: self-hosted is the only mode that can work.
+    mode = (text(environ, "CHATKIT_MODE") or ("hosted" if agent_id else "self-hosted")).lower()
+    if mode not in CHATKIT_MODES:
+        raise ConfigError("CHATKIT_MODE", mode, "hosted (an Agent Builder workflow, CHATKIT_AGENT_ID) or self-hosted")
+    return ChatSettings(
+        mode=mode,
+        agent_id=agent_id,
+        model=_chat_model(environ),
+        # The chat agent speaks with the voice agent's voice unless told otherwise.
+        instructions=text(environ, "CHATKIT_INSTRUCTIONS") or realtime_instructions,
+        # Required outside localhost only, which depends on the request's host: the chat page checks it.
+        domain_key=text(environ, "CHATKIT_DOMAIN_KEY"),
+        script_url=_chatkit_script_url(environ),
+    )
+
+
+def _chat_model(environ):
+    model = model_name(environ, "CHATKIT_MODEL", DEFAULT_CHAT_MODEL)
+    problem = chat_model_problem(model)
+    if problem:
+        raise ConfigError("CHATKIT_MODEL", model, problem)
+    return model
+
+
+def _chatkit_script_url(environ):
+    url = text(environ, "CHATKIT_SCRIPT_URL", DEFAULT_CHATKIT_SCRIPT_URL)
+    parsed = urlparse(url)
+    cdn_host = urlparse(DEFAULT_CHATKIT_SCRIPT_URL).netloc
+    # The CSP (core/security.py) allows scripts from this site and OpenAI's CDN only.
+    on_cdn = parsed.scheme == "https" and parsed.netloc == cdn_host
+    if not on_cdn and not (url.startswith("/") and not url.startswith("//")):
+        raise ConfigError(
+            "CHATKIT_SCRIPT_URL", url,
+            f"a URL on {cdn_host} (default {DEFAULT_CHATKIT_SCRIPT_URL}) or a path "
+            "on this site such as /static/vendor/chatkit.js (the content security policy allows no other host)",
+        )
+    return url
+
+
+# --- auth, server, metrics -----------------------------------------------------------------------------------
+
+
+def _auth(environ, debug):
+    secret_key = text(environ, "SECRET_KEY")
+    if secret_key is None and not debug:
+        raise ConfigError(
+            "SECRET_KEY",
+            "",
+            "required outside debug; generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
+    storage = text(environ, "RATELIMIT_STORAGE_URI", "memory://")
+    if not re.match(r"^(memory|redis|rediss|redis\+sentinel|redis\+cluster|memcached|mongodb)://", storage):
+        raise ConfigError("RATELIMIT_STORAGE_URI", storage, "memory:// or a storage URL such as redis://host:6379")
+    return AuthSettings(
+        secret_key=secret_key,
+        admin_users_file=text(environ, "ADMIN_USERS_FILE", "instance/admins.txt"),
+        mint_rate_limit=rate_limit(environ, "MINT_RATE_LIMIT", "20 per minute"),
+        login_rate_limit=rate_limit(environ, "LOGIN_RATE_LIMIT", "10 per minute"),
+        ratelimit_storage_uri=storage,
+    )
+
+
+def _server(environ, debug):
+    database_url = text(environ, "DATABASE_URL")
+    if database_url is not None and not re.match(r"^[a-z][a-z0-9+]*://", database_url):
+        raise ConfigError("DATABASE_URL", database_url, "an SQLAlchemy URL such as postgresql+psycopg://user:pass@host/db")
+    log_format = text(environ, "LOG_FORMAT", "text" if debug else "json").lower()
+    if log_format not in ("json", "text"):
+        raise ConfigError("LOG_FORMAT", log_format, "json (one JSON object per line) or text")
+    return ServerSettings(
+        debug=debug,
+        force_https=flag(environ, "FORCE_HTTPS", not debug),
+        database_url=database_url,
+        activity_retention_days=number(environ, "ACTIVITY_RETENTION_DAYS", 30, 1, 3650, kind=int),
+        trusted_proxies=number(environ, "TRUSTED_PROXIES", 0, 0, 5, kind=int),
+        log_format=log_format,
+    )
+
+
+def _metrics(environ):
+    raw = text(environ, "METRICS_ALLOW", "127.0.0.1,::1")
+    try:
+        allow = tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError as error:
+        raise ConfigError("METRICS_ALLOW", raw, f"a comma list of addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 ({error})") from None
+    return MetricsSettings(
+        allow=allow,
+        token=text(environ, "METRICS_TOKEN"),
+        # Set by gunicorn.conf.py (or the operator) so every worker's metrics add up in one /metrics answer.
+        multiproc_dir=text(environ, "PROMETHEUS_MULTIPROC_DIR"),
+    )

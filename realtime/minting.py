@@ -1,0 +1,49 @@
+"""Minting Realtime secrets and relaying SDP offers for a signed-in admin."""
+
+from core.admins import stable_admin_id
+from core.errors import bad_request, not_configured
+from realtime.session_config import realtime_session_config
+from realtime.turn import ice_servers_for
+
+MAX_SDP_BYTES = 64 * 1024
+
+
+def parse_sdp_offer(content_type, raw):
+    if (content_type or "").split(";")[0].strip().lower() != "application/sdp":
+        raise bad_request("Send the SDP offer with Content-Type: application/sdp.")
+    if len(raw) > MAX_SDP_BYTES:
+        raise bad_request(f"The SDP offer is {len(raw):,} bytes; at most {MAX_SDP_BYTES:,} are allowed.")
+    try:
+        offer = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("The SDP offer is not valid UTF-8 text.") from None
+    if not offer.startswith("v=0") or "\nm=" not in offer:
+        raise bad_request("The body does not look like an SDP offer (it must start with v=0 and have an m= line).")
+    return offer
+
+
+def _require_key(settings):
+    for variable, why in settings.missing_for_voice():
+        raise not_configured(variable, why)
+
+
+def mint_for_admin(settings, client, admin, overrides):
+    """Mints a client secret; returns (the original envelope's data, the MintedSecret for the activity record)."""
+    _require_key(settings)
+    session = realtime_session_config(settings, **overrides)
+    minted = client.mint_realtime_secret(session, safety_identifier=stable_admin_id(admin))
+    data = {
+        "token": {"value": minted.value, "expires_at": minted.expires_at},
+        "sessionId": minted.session_id,
+        "model": session["model"],
+        "voice": session["audio"]["output"]["voice"],
+        "sdpUrl": settings.realtime_calls_url,
+        # Fresh TURN credentials with every secret (TURN_SHARED_SECRET), never a static TURN password.
+        "iceServers": ice_servers_for(settings, stable_admin_id(admin)),
+    }
+    return data, minted
+
+
+def relay_offer_for_admin(settings, client, admin, offer):
+    _require_key(settings)
+    return client.relay_sdp_offer(offer, realtime_session_config(settings), safety_identifier=stable_admin_id(admin))

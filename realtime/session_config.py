@@ -1,0 +1,51 @@
+"""The GA Realtime session object this console asks for, and the overrides an admin may add to it."""
+
+from core.env import ConfigError
+from core.errors import bad_request
+from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem
+
+OVERRIDE_FIELDS = ("voice", "instructions")
+
+
+def realtime_session_config(settings, *, voice=None, instructions=None):
+    """The GA session object for a client secret or a relayed call (never a `workflow`: Realtime rejects it)."""
+    session = {
+        "type": "realtime",
+        "model": settings.realtime.model,
+        "output_modalities": list(settings.realtime.output_modalities),
+        "audio": {"output": {"voice": voice or settings.realtime.voice}},
+    }
+    chosen_instructions = settings.realtime.instructions if instructions is None else instructions
+    if chosen_instructions:
+        session["instructions"] = chosen_instructions
+    if settings.realtime.transcription_model:
+        session["audio"]["input"] = {"transcription": {"model": settings.realtime.transcription_model}}
+    return session
+
+
+def parse_session_overrides(body):
+    """The admin's optional voice/instructions overrides, checked by the same rules as the configuration."""
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("The body must be a JSON object such as {\"voice\": \"marin\"}.")
+    unknown = sorted(set(body) - set(OVERRIDE_FIELDS))
+    if unknown:
+        raise bad_request(f"Unknown field '{unknown[0]}': a session request may carry only voice and instructions.")
+    overrides = {}
+    if body.get("voice") is not None:
+        if not isinstance(body["voice"], str):
+            raise bad_request("voice must be a string such as \"marin\".")
+        voice = body["voice"].strip().lower()
+        problem = realtime_voice_problem(voice)
+        if problem:
+            raise bad_request(str(ConfigError("voice", voice, problem)))
+        overrides["voice"] = voice
+    if body.get("instructions") is not None:
+        instructions = body["instructions"]
+        if not isinstance(instructions, str):
+            raise bad_request("instructions must be a string.")
+        if len(instructions) > MAX_INSTRUCTIONS_CHARS:
+            raise bad_request(f"instructions are {len(instructions):,} characters; at most {MAX_INSTRUCTIONS_CHARS:,} are allowed.")
+        overrides["instructions"] = instructions
+    return overrides
