@@ -4,12 +4,12 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.openai_catalog import MAX_SESSION
 from sqlalchemy import and_, func, select
 
 from activity.tables import OUTCOMES, PAGE_SIZE, as_utc, mints, utc_now, voice_sessions
 from activity.writer import flush_mints
 from core.database import database
+from core.openai_catalog import MAX_SESSION
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from urllib.parse import urlparse
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-CHATKIT_CDN = "https://cdn.platform.openai.com"
+from core.openai_catalog import CHATKIT_CDN
+
 HSTS_MAX_AGE = 365 * 24 * 3600
 
 
