@@ -28,7 +28,7 @@ class ClosingClient(FlaskClient):
 
 Flask.test_client_class = ClosingClient
 
-API_KEY = "sk-test-key-0123456789abcdefghijklmnop"
+API_KEY = "sk-test-fake-key-1a2b"
 BASE_URL = "https://api.openai.com/v1"
 ADMIN, PASSWORD = "alice", "correct horse battery"
 
