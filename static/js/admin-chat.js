@@ -1,13 +1,15 @@
-// The chat page: loads OpenAI's ChatKit web component and points it at a hosted workflow session
-// (getClientSecret) or at this server's own /chatkit endpoint (self-hosted), and says in words what went wrong.
+/**
+ * The chat page: loads OpenAI's ChatKit web component and points it at a hosted workflow session
+ * (getClientSecret) or at this server's own /chatkit endpoint (self-hosted), and says in words what went wrong.
+ */
 
-import { CHANNEL_NAME } from "./chat-transcript.js";
+import { CHANNEL_NAME } from './chat-transcript.js';
 
-const root = document.getElementById("chat");
-const statusLine = document.getElementById("chat-status");
-const errorBox = document.getElementById("chat-error");
-const widgetBox = document.getElementById("chat-widget");
-const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const root = document.getElementById('chat');
+const statusLine = document.getElementById('chat-status');
+const errorBox = document.getElementById('chat-error');
+const widgetBox = document.getElementById('chat-widget');
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
 
 let chatkit = null;
 let currentThread = root?.dataset.currentThread || null;
@@ -19,64 +21,64 @@ function showStatus(text) {
 function showError(text) {
   errorBox.textContent = text;
   errorBox.hidden = false;
-  showStatus("");
+  showStatus('');
 }
 
 function clearError() {
   errorBox.hidden = true;
-  errorBox.textContent = "";
+  errorBox.textContent = '';
 }
 
-// Resolves once <openai-chatkit> is defined; rejects when the script fails to load or takes too long.
+/** Resolves once <openai-chatkit> is defined; rejects when the script fails to load or takes too long. */
 function loadChatKitScript(url, timeoutMs) {
-  if (customElements.get("openai-chatkit")) return Promise.resolve();
+  if (customElements.get('openai-chatkit')) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`it did not load within ${Math.round(timeoutMs / 1000)} s`)),
       timeoutMs,
     );
-    const script = document.createElement("script");
+    const script = document.createElement('script');
     script.src = url;
     script.async = true;
-    script.addEventListener("error", () => {
+    script.addEventListener('error', () => {
       clearTimeout(timer);
-      reject(new Error("the browser could not fetch it (offline, blocked by a proxy or an extension)"));
+      reject(new Error('the browser could not fetch it (offline, blocked by a proxy or an extension)'));
     });
     document.head.append(script);
-    customElements.whenDefined("openai-chatkit").then(() => {
+    customElements.whenDefined('openai-chatkit').then(() => {
       clearTimeout(timer);
       resolve();
     });
   });
 }
 
-// The same-origin fetch the widget uses in self-hosted mode: session cookie plus the CSRF header.
+/** The same-origin fetch the widget uses in self-hosted mode: session cookie plus the CSRF header. */
 function fetchWithCsrf(input, init = {}) {
   const headers = new Headers(init.headers || {});
-  headers.set("X-CSRFToken", csrfToken);
-  return fetch(input, { ...init, headers, credentials: "same-origin" });
+  headers.set('X-CSRFToken', csrfToken);
+  return fetch(input, { ...init, headers, credentials: 'same-origin' });
 }
 
-// Explains a failed session request in the admin's words; the server's message already names the setting.
+/** Explains a failed session request in the admin's words; the server's message already names the setting. */
 function explainSessionError(status, body) {
   const message = body?.message || `the server answered HTTP ${status}`;
-  if (body?.code === "not_configured") return `Chat is not configured: ${message}`;
+  if (body?.code === 'not_configured') return `Chat is not configured: ${message}`;
   if (/not found/i.test(message) && /workflow/i.test(message)) {
     return (
       `${message} The API key must belong to the same OpenAI project as the workflow. ` +
-      "Note that Agent Builder workflows are retired on 2026-11-30: switch to CHATKIT_MODE=self-hosted."
+      'Note that Agent Builder workflows are retired on 2026-11-30: switch to CHATKIT_MODE=self-hosted.'
     );
   }
-  if (status === 401) return "Your sign-in has ended. Reload the page and sign in again.";
-  if (body?.code === "csrf_failed") return message;
+  if (status === 401) return 'Your sign-in has ended. Reload the page and sign in again.';
+  if (body?.code === 'csrf_failed') return message;
   return `Could not start a chat session: ${message}`;
 }
 
 async function getClientSecret(current) {
   // A non-null `current` means the secret is expiring: ChatKit has no refresh, so this mints a new session.
   const response = await fetchWithCsrf(root.dataset.sessionUrl, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(current ? { current } : {}),
   });
   const body = await response.json().catch(() => null);
@@ -98,22 +100,22 @@ function selfHostedOptions() {
     api: { url: root.dataset.chatkitUrl, domainKey: root.dataset.domainKey, fetch: fetchWithCsrf },
     initialThread: currentThread,
     history: { enabled: true },
-    composer: { attachments: { enabled: false }, placeholder: "Ask the chat agent…" },
+    composer: { attachments: { enabled: false }, placeholder: 'Ask the chat agent…' },
   };
 }
 
 function explainWidgetError(error) {
-  const message = error?.message || String(error || "unknown error");
+  const message = error?.message || String(error || 'unknown error');
   if (/domain/i.test(message)) {
     return (
       `The chat widget refused this site: ${message}. Add this domain to your OpenAI organisation's domain ` +
-      "allow-list (and, in self-hosted mode, set CHATKIT_DOMAIN_KEY to the key it shows)."
+      'allow-list (and, in self-hosted mode, set CHATKIT_DOMAIN_KEY to the key it shows).'
     );
   }
   return `The chat widget reported an error: ${message}`;
 }
 
-// Voice transcripts were written on the server: show them without reloading the page.
+/** Voice transcripts were written on the server: show them without reloading the page. */
 async function refreshThread(threadId) {
   if (!chatkit) return;
   try {
@@ -128,20 +130,20 @@ async function refreshThread(threadId) {
 }
 
 function listenForVoiceTranscripts() {
-  document.addEventListener("voice:ended", () => refreshThread(null));
-  if ("BroadcastChannel" in window) {
+  document.addEventListener('voice:ended', () => refreshThread(null));
+  if ('BroadcastChannel' in window) {
     // The voice page announces transcripts it added (chat-transcript.js).
     const channel = new BroadcastChannel(CHANNEL_NAME);
-    channel.addEventListener("message", (event) => {
-      if (event.data?.type === "chat:transcripts-added") refreshThread(event.data.threadId || null);
+    channel.addEventListener('message', (event) => {
+      if (event.data?.type === 'chat:transcripts-added') refreshThread(event.data.threadId || null);
     });
   }
 }
 
 async function start() {
   if (!root) return;
-  if (root.dataset.ready !== "true") {
-    showStatus("");
+  if (root.dataset.ready !== 'true') {
+    showStatus('');
     return;
   }
   const timeoutMs = Number(root.dataset.scriptTimeoutMs) || 15000;
@@ -154,17 +156,17 @@ async function start() {
     );
     return;
   }
-  chatkit = document.createElement("openai-chatkit");
-  chatkit.addEventListener("chatkit.error", (event) => showError(explainWidgetError(event.detail?.error)));
-  chatkit.addEventListener("chatkit.thread.change", (event) => {
+  chatkit = document.createElement('openai-chatkit');
+  chatkit.addEventListener('chatkit.error', (event) => showError(explainWidgetError(event.detail?.error)));
+  chatkit.addEventListener('chatkit.thread.change', (event) => {
     currentThread = event.detail?.threadId || null;
   });
   widgetBox.append(chatkit);
-  const selfHosted = root.dataset.mode === "self-hosted";
+  const selfHosted = root.dataset.mode === 'self-hosted';
   // setOptions replaces every option at once, so each mode builds its whole set.
   chatkit.setOptions(selfHosted ? selfHostedOptions() : hostedOptions());
   if (selfHosted) listenForVoiceTranscripts();
-  showStatus("");
+  showStatus('');
 }
 
 start();

@@ -1,13 +1,15 @@
-// Counts down the current client secret's expiry on the voice page's status panel.
-// The voice module announces each new secret with a `voice:minted` event ({expiresAt}, Unix seconds).
+/**
+ * Counts down the current client secret's expiry on the voice page's status panel.
+ * The voice module announces each new secret with a `voice:minted` event ({expiresAt}, Unix seconds).
+ */
 
-const expiry = document.querySelector("[data-secret-expiry]");
+const expiry = document.querySelector('[data-secret-expiry]');
 let timer = null;
 
 function describe(expiresAt) {
   const seconds = Math.round(expiresAt - Date.now() / 1000);
   if (seconds <= 0) {
-    return "Current secret: expired (a new one is minted at the next connect; a running session is not affected).";
+    return 'Current secret: expired (a new one is minted at the next connect; a running session is not affected).';
   }
   const minutes = Math.floor(seconds / 60);
   const left = minutes ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
@@ -24,8 +26,8 @@ function showExpiry(expiresAt) {
   }, 1000);
 }
 
-if (expiry && expiry.dataset.connectMode !== "relay") {
-  document.addEventListener("voice:minted", (event) => {
+if (expiry && expiry.dataset.connectMode !== 'relay') {
+  document.addEventListener('voice:minted', (event) => {
     let expiresAt = Number(event.detail && event.detail.expiresAt);
     if (expiresAt > 1e12) expiresAt /= 1000; // milliseconds, not OpenAI's Unix seconds
     if (Number.isFinite(expiresAt) && expiresAt > 0) showExpiry(expiresAt);

@@ -220,7 +220,8 @@ export class VoiceSession extends EventTarget {
       const state = this.pc.connectionState;
       if (state === 'failed') this.#dropped('the network path to the agent failed');
       if (state === 'disconnected') {
-        this.#graceTimer = setTimeout(() => this.#dropped('the network path to the agent went away'), DISCONNECT_GRACE_MS);
+        const wentAway = () => this.#dropped('the network path to the agent went away');
+        this.#graceTimer = setTimeout(wentAway, DISCONNECT_GRACE_MS);
       }
     });
     this.channel.addEventListener('close', () => this.#dropped('the agent closed the event channel'));

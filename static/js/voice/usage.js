@@ -1,7 +1,14 @@
 /** Token usage summed over a session's response.done events, and its estimated cost. */
 
 export function emptyUsage() {
-  return { inputTextTokens: 0, inputAudioTokens: 0, cachedTokens: 0, outputTextTokens: 0, outputAudioTokens: 0, cachedAudioTokens: 0 };
+  return {
+    inputTextTokens: 0,
+    inputAudioTokens: 0,
+    cachedTokens: 0,
+    outputTextTokens: 0,
+    outputAudioTokens: 0,
+    cachedAudioTokens: 0,
+  };
 }
 
 /** Adds one response.done's response.usage to the totals (in place). */
@@ -32,6 +39,11 @@ export function estimateCost(totals, prices) {
     totals.outputAudioTokens * perToken(prices.audioOut) +
     totals.outputTextTokens * perToken(prices.textOut)
   );
+}
+
+/** To a millionth of a dollar, so reports and the page carry no float noise (0.1 + 0.2 = 0.30000000000000004). */
+export function roundCost(usd) {
+  return Math.round(usd * 1e6) / 1e6;
 }
 
 /** The usage as COMMON.md's telemetry body names it. */

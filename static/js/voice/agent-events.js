@@ -1,0 +1,80 @@
+/** Hands each event from the agent to the parts of the page that show it or act on it. */
+
+export class AgentEvents {
+  /** parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, usage and telemetry. */
+  constructor(parts) {
+    Object.assign(this, parts);
+  }
+
+  handle(event) {
+    this.eventLog.add('in', event);
+    switch (event.type) {
+      case 'session.created':
+        this.#followTurnDetection(event.session);
+        break;
+      case 'session.updated':
+        this.#followTurnDetection(event.session);
+        this.settings.confirm();
+        break;
+      case 'input_audio_buffer.speech_started':
+        this.transcript.userSpeaking(event.item_id);
+        break;
+      case 'conversation.item.input_audio_transcription.delta':
+        this.transcript.userDelta(event.item_id, event.delta);
+        break;
+      case 'conversation.item.input_audio_transcription.completed':
+        this.transcript.userDone(event.item_id, event.transcript);
+        this.chatCopy.copy('user', event.transcript, event.item_id);
+        break;
+      case 'conversation.item.input_audio_transcription.failed':
+        this.transcript.userNotTranscribed(event.item_id, event.error?.message ?? 'transcription failed');
+        break;
+      case 'response.created':
+        this.responses.created();
+        break;
+      case 'response.output_audio_transcript.delta':
+      case 'response.output_text.delta':
+        this.transcript.agentDelta(event.item_id, event.delta);
+        break;
+      case 'response.output_audio_transcript.done':
+        this.transcript.agentDone(event.item_id, event.transcript);
+        this.chatCopy.copy('assistant', event.transcript, event.item_id);
+        break;
+      case 'response.output_text.done':
+        this.transcript.agentDone(event.item_id, event.text);
+        this.chatCopy.copy('assistant', event.text, event.item_id);
+        break;
+      case 'response.done':
+        this.responses.done();
+        this.usage.add(event.response?.usage);
+        this.telemetry.addUsage(event.response?.usage);
+        break;
+      case 'error':
+        this.#error(event.error ?? {});
+        break;
+      default:
+        break;
+    }
+  }
+
+  #error(error) {
+    const words = `${error.message || 'no message'}${error.code ? ` (${error.code})` : ''}`;
+    if (error.code === 'session_expired') {
+      const text =
+        'The session reached OpenAI’s 60-minute limit and was closed by OpenAI. ' +
+        'Press Start Voice Session for a new one.';
+      this.call.finish('ended', 'session_expired', { message: text, kind: 'warn' });
+      return;
+    }
+    if (this.settings.refused(error, words)) return;
+    this.view.showMessage(`The agent reported an error: ${words}`, 'warn');
+  }
+
+  /** The turn detection in force, when the event carries it: null means push-to-talk. */
+  #followTurnDetection(effective) {
+    const detection = effective?.audio?.input?.turn_detection;
+    if (detection === undefined) return;
+    this.settings.showTurnDetection(detection);
+    this.microphone.setPushToTalk(detection === null);
+  }
+}

@@ -1,0 +1,33 @@
+/** The usage table: tokens and responses of the admin's whole session (all its attempts), and their cost. */
+
+import { addUsage, emptyUsage, estimateCost, roundCost } from './usage.js';
+
+export class UsagePanel {
+  /** outputs: an element per usage key, plus `responses` and `cost`. */
+  constructor(outputs, prices) {
+    Object.assign(this, { outputs, prices });
+    this.totals = emptyUsage();
+    this.responses = 0;
+  }
+
+  reset() {
+    this.totals = emptyUsage();
+    this.responses = 0;
+    this.#render();
+  }
+
+  /** One response.done's response.usage. */
+  add(usage) {
+    this.responses += 1;
+    addUsage(this.totals, usage);
+    this.#render();
+  }
+
+  #render() {
+    for (const [key, output] of Object.entries(this.outputs)) {
+      if (key in this.totals) output.textContent = this.totals[key].toLocaleString();
+    }
+    this.outputs.responses.textContent = String(this.responses);
+    this.outputs.cost.textContent = `$${roundCost(estimateCost(this.totals, this.prices)).toFixed(4)}`;
+  }
+}
