@@ -66,7 +66,8 @@ function explainSessionError(status, body) {
   if (/not found/i.test(message) && /workflow/i.test(message)) {
     return (
       `${message} The API key must belong to the same OpenAI project as the workflow. ` +
-      'Note that Agent Builder workflows are retired on 2026-11-30: switch to CHATKIT_MODE=self-hosted.'
+      `Note that Agent Builder workflows are retired on ${root.dataset.agentBuilderShutdown}: ` +
+      'switch to CHATKIT_MODE=self-hosted.'
     );
   }
   if (status === 401) return 'Your sign-in has ended. Reload the page and sign in again.';

@@ -34,6 +34,7 @@ const options = {
   iceServers: JSON.parse(root.dataset.iceServers || '[]'),
   connectTimeoutMs: Number(root.dataset.connectTimeoutSeconds || 15) * 1000,
   maxSessionMs: Number(root.dataset.maxSessionMinutes || 30) * 60_000,
+  openaiSessionMinutes: Number(root.dataset.openaiSessionMinutes),
   prices: JSON.parse(root.dataset.prices || '{}'),
   csrfToken: document.querySelector('meta[name="csrf-token"]')?.content ?? '',
 };
@@ -129,6 +130,7 @@ const agentEvents = new AgentEvents({
   responses,
   usage,
   telemetry,
+  openaiSessionMinutes: options.openaiSessionMinutes,
 });
 
 function sendText(event) {

@@ -39,7 +39,7 @@ def test_the_status_panel_refreshes_on_a_mint_and_counts_the_secret_down(signed_
     expect(page.locator("#voice-status")).to_contain_text("Voice is ready")
     minted = csrf_fetch(page, "/api/v1/chatkit/realtime-session")["data"]
     with page.expect_response(re.compile(r"/admin/voice/status\?version=")):
-        # What admin-voice.js dispatches after each mint; htmx listens for it on document.
+        # What the voice page (static/js/voice/call.js) dispatches after each mint; htmx listens for it on document.
         page.evaluate("(expiresAt) => document.dispatchEvent(new CustomEvent('voice:minted', {detail: {expiresAt}}))",
                       minted["token"]["expires_at"])
     last_mint = page.locator("#voice-status .last-mint")

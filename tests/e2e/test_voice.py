@@ -331,7 +331,7 @@ def test_reconnecting_gives_up_after_the_last_attempt_and_offers_a_manual_reconn
     start(page)
     expect_connected(page)
     [call] = [peer["call_id"] for peer in sandbox.state()["peers"] if peer["call_id"] not in calls_before]
-    # RECONNECT_DELAYS_MS in admin-voice.js allows three attempts (after 1, 2 and 4 s); refuse each one's offer.
+    # RECONNECT_DELAYS_MS in static/js/voice/call.js allows three attempts (after 1, 2 and 4 s); refuse each one's offer.
     sandbox.control(reject_next_calls={"count": 3, "status": 500})
     sandbox.hang_up(call)
     expect(page.locator("#voice-state")).to_have_text("Reconnecting…")

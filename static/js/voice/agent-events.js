@@ -1,7 +1,10 @@
 /** Hands each event from the agent to the parts of the page that show it or act on it. */
 
 export class AgentEvents {
-  /** parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, usage and telemetry. */
+  /**
+   * parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, usage and telemetry;
+   * openaiSessionMinutes: how long OpenAI lets a session last (the catalog's figure, from the page).
+   */
   constructor(parts) {
     Object.assign(this, parts);
   }
@@ -61,7 +64,7 @@ export class AgentEvents {
     const words = `${error.message || 'no message'}${error.code ? ` (${error.code})` : ''}`;
     if (error.code === 'session_expired') {
       const text =
-        'The session reached OpenAI’s 60-minute limit and was closed by OpenAI. ' +
+        `The session reached OpenAI’s ${this.openaiSessionMinutes}-minute limit and was closed by OpenAI. ` +
         'Press Start Voice Session for a new one.';
       this.call.finish('ended', 'session_expired', { message: text, kind: 'warn' });
       return;

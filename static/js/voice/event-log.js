@@ -38,12 +38,6 @@ export class EventLog {
     this.#count();
   }
 
-  clear() {
-    this.list.replaceChildren();
-    this.total = 0;
-    this.#count();
-  }
-
   #matches(type) {
     const filter = this.filterInput.value.trim().toLowerCase();
     return !filter || type.toLowerCase().includes(filter);

@@ -95,10 +95,6 @@ export class VoiceSession extends EventTarget {
     if (this.remoteAudio) this.remoteAudio.srcObject = null;
   }
 
-  get stopped() {
-    return this.#stopped;
-  }
-
   async #openMicrophone() {
     try {
       return await navigator.mediaDevices.getUserMedia(MICROPHONE);
