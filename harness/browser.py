@@ -99,7 +99,7 @@ def start_app(workdir, sandbox_url, **environ):
     """The app on 127.0.0.1 (a free port) in a werkzeug server thread, pointed at the sandbox."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    admins = workdir / "core.admins.txt"
+    admins = workdir / "admins.txt"
     if not admins.exists():
         add_admin(str(admins), ADMIN, PASSWORD)
     env = {

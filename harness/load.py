@@ -116,7 +116,7 @@ class AppServer:
     def __init__(self, upstream_url, model=None, *, server="gunicorn", extra_env=None, connect_mode="ephemeral"):
         self.folder = tempfile.mkdtemp(prefix="bench-app-")
         self.port = free_port()
-        admins = os.path.join(self.folder, "core.admins.txt")
+        admins = os.path.join(self.folder, "admins.txt")
         from core.admins import add_admin
 
         add_admin(admins, ADMIN, PASSWORD)

@@ -66,7 +66,7 @@ def main():
         env.update(OPENAI_API_KEY="sk-sandbox", OPENAI_BASE_URL=base_url, OPENAI_SANDBOX="1")
         # No workflow: chat runs self-hosted, its agent answered by the sandbox's POST /v1/responses.
         print("OPENAI_API_KEY is not set: using the local Realtime sandbox instead of OpenAI.")
-    admins_file = env.get("ADMIN_USERS_FILE") or str(INSTANCE / "core.admins.txt")
+    admins_file = env.get("ADMIN_USERS_FILE") or str(INSTANCE / "admins.txt")
     ensure_dev_admin(admins_file)
     host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "5000")
     print(f"Open http://{'localhost' if host == '127.0.0.1' else host}:{port}/ (Ctrl-C stops)")

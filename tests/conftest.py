@@ -25,7 +25,7 @@ Flask.test_client_class = ClosingClient
 
 @pytest.fixture
 def admins_file(tmp_path):
-    path = tmp_path / "core.admins.txt"
+    path = tmp_path / "admins.txt"
     add_admin(str(path), ADMIN, PASSWORD)
     return str(path)
 

@@ -55,12 +55,12 @@ def fuzz_app(tmp_path_factory):
     from tests.support import ADMIN, API_KEY, PASSWORD
 
     folder = tmp_path_factory.mktemp("fuzz")
-    add_admin(str(folder / "core.admins.txt"), ADMIN, PASSWORD)
+    add_admin(str(folder / "admins.txt"), ADMIN, PASSWORD)
     with StandIn(Behaviour()) as standin:
         yield create_app({"ENVIRON": {
             "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": standin.base_url, "OPENAI_TIMEOUT_SECONDS": "5",
             "CHATKIT_AGENT_ID": "wf_fuzz", "SECRET_KEY": "fuzz", "FORCE_HTTPS": "0",
-            "ADMIN_USERS_FILE": str(folder / "core.admins.txt"), "DATABASE_URL": f"sqlite:///{folder / 'console.db'}",
+            "ADMIN_USERS_FILE": str(folder / "admins.txt"), "DATABASE_URL": f"sqlite:///{folder / 'console.db'}",
             "MINT_RATE_LIMIT": "1000000 per minute", "LOGIN_RATE_LIMIT": "1000000 per minute",
         }, "TESTING": True})
 

@@ -110,7 +110,7 @@ class ChatApp:
     """The app on 127.0.0.1 (a free port) in a werkzeug server thread, with a scripted chat model."""
 
     def __init__(self, workdir, **environ):
-        admins = workdir / "core.admins.txt"
+        admins = workdir / "admins.txt"
         add_admin(str(admins), ADMIN, PASSWORD)
         env = {
             "SECRET_KEY": "chat-e2e-secret",
