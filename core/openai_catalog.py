@@ -68,6 +68,13 @@ def retirement_of(model):
     return None
 
 
+def served_realtime_model(model):
+    """True when Realtime serves `model` today: a current or deprecated model, or one of their dated snapshots."""
+    names = CURRENT_REALTIME_MODELS + tuple(name for name, _, _ in DEPRECATED_REALTIME_MODELS)
+    return any(model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):]))
+               for name in names)
+
+
 def deprecation_of(model):
     """(shutdown date, replacement) when the model is still served but scheduled to shut down, else None."""
     for name, shutdown, replacement in DEPRECATED_REALTIME_MODELS:
