@@ -122,6 +122,13 @@ def test_the_status_fragment_names_what_is_missing_and_the_variable(make_app):
     assert "not set (OPENAI_API_KEY)" in html
 
 
+def test_the_status_panel_shows_the_configured_models_shutdown_warning(make_app):
+    admin = signed_in(make_app(OPENAI_REALTIME_MODEL="gpt-realtime"))
+    html = text(admin.client.get("/admin/voice/status"))
+    assert '<p class="notice notice-warn">OPENAI_REALTIME_MODEL=gpt-realtime shuts down on 2027-01-20; ' \
+           'move to gpt-realtime-2.1.</p>' in html
+
+
 def test_the_status_fragment_says_sandbox_or_openai(make_app):
     sandbox = signed_in(make_app(OPENAI_SANDBOX="1", OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="sk-sandbox"))
     assert "the local stand-in, not OpenAI" in text(sandbox.client.get("/admin/voice/status"))
