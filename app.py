@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 # The blueprints import activity/ and chat/, which define their tables before init_database creates them.
 from blueprints import activity, auth, chatkit, health, realtime
 from chat import init_chat_server
+from chat.hosted import hosted_mode_warning
 from core.config import ConfigError, load_settings
 from core.database import init_database
 from core.errors import ApiError, not_signed_in, wants_json
@@ -50,6 +51,8 @@ def create_app(test_config=None):
     configure_logging(settings.server.log_format)
     for warning in settings.warnings:
         app.logger.warning(warning)
+    if settings.chat.mode == "hosted":
+        app.logger.warning(hosted_mode_warning())
     if not settings.openai.api_key:
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 

@@ -13,6 +13,7 @@ from chat import (
     current_chat_thread,
     process_chatkit_request,
 )
+from chat import hosted
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
@@ -47,6 +48,7 @@ def chat_page():
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
         current_thread=current_thread,
+        agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN, "shut_down": hosted.agent_builder_has_shut_down()},
     )
 
 
