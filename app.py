@@ -4,7 +4,7 @@ import os
 import secrets
 import time
 
-from flask import Flask, jsonify, redirect, request, session, url_for
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -79,11 +79,23 @@ def _api_error_response(error):
     return response
 
 
+def _htmx_page_request():
+    # htmx swaps error answers into the page too (base.html's responseHandling): a page route answers it in words.
+    return request.headers.get("HX-Request") == "true" and not wants_json()
+
+
+def _htmx_error(message, status, retry_after=None):
+    headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
+    return render_template("_error_notice.html", message=message), status, headers
+
+
 def _register_error_handlers(app):
     @app.errorhandler(ApiError)
     def api_error(error):
         if error.status >= 500:
             app.logger.warning("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
+        if _htmx_page_request():
+            return _htmx_error(error.message, error.status, error.retry_after)
         return _api_error_response(error)
 
     @app.errorhandler(CSRFError)
@@ -103,6 +115,8 @@ def _register_error_handlers(app):
         message = f"Too many requests ({error.description}). Try again in {retry_after} s."
         if wants_json():
             return _api_error_response(ApiError(429, "rate_limited", message, retry_after=retry_after))
+        if _htmx_page_request():
+            return _htmx_error(message, 429, retry_after)
         return message, 429, {"Retry-After": str(retry_after)}
 
     @app.errorhandler(HTTPException)

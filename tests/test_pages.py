@@ -191,6 +191,16 @@ def test_test_connection_without_a_key_names_the_variable(make_app):
     assert "OPENAI_API_KEY is not set" in text(admin.post("/admin/voice/test-connection", headers=HTMX))
 
 
+def test_a_rate_limited_test_connection_answers_htmx_a_notice_in_words_not_json(make_app, openai_mock):
+    admin = signed_in(make_app(MINT_RATE_LIMIT="1 per minute"))
+    openai_mock.post(MINT_URL, json=client_secret_response())
+    admin.post("/admin/voice/test-connection", headers=HTMX)
+    response = admin.post("/admin/voice/test-connection", headers=HTMX)
+    assert response.status_code == 429 and response.mimetype == "text/html"
+    assert re.fullmatch(r'(?s).*<p class="notice notice-error" role="alert">Too many requests \(1 per 1 minute\)\. '
+                        r'Try again in \d+ s\.</p>\s*', text(response))
+
+
 def test_test_connection_works_without_javascript(admin, openai_mock):
     openai_mock.post(MINT_URL, json=client_secret_response(), headers={"x-request-id": "req_plain"})
     response = admin.post("/admin/voice/test-connection", data={"csrf_token": admin.csrf_token}, follow_redirects=True)
