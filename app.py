@@ -4,7 +4,7 @@ import os
 import secrets
 import time
 
-from flask import Flask, jsonify, redirect, request, session, url_for
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 # The blueprints import activity/ and chat/, which define their tables before init_database creates them.
 from blueprints import activity, auth, chatkit, health, realtime
 from chat import init_chat_server
+from chat.hosted import hosted_mode_warning
 from core.config import ConfigError, load_settings
 from core.database import init_database
 from core.errors import ApiError, not_signed_in, wants_json
@@ -50,6 +51,8 @@ def create_app(test_config=None):
     configure_logging(settings.server.log_format)
     for warning in settings.warnings:
         app.logger.warning(warning)
+    if settings.chat.mode == "hosted":
+        app.logger.warning(hosted_mode_warning())
     if not settings.openai.api_key:
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 
@@ -76,11 +79,23 @@ def _api_error_response(error):
     return response
 
 
+def _htmx_page_request():
+    # htmx swaps error answers into the page too (base.html's responseHandling): a page route answers it in words.
+    return request.headers.get("HX-Request") == "true" and not wants_json()
+
+
+def _htmx_error(message, status, retry_after=None):
+    headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
+    return render_template("_error_notice.html", message=message), status, headers
+
+
 def _register_error_handlers(app):
     @app.errorhandler(ApiError)
     def api_error(error):
         if error.status >= 500:
             app.logger.warning("%s %s -> %d %s: %s", request.method, request.path, error.status, error.code, error.message)
+        if _htmx_page_request():
+            return _htmx_error(error.message, error.status, error.retry_after)
         return _api_error_response(error)
 
     @app.errorhandler(CSRFError)
@@ -100,6 +115,8 @@ def _register_error_handlers(app):
         message = f"Too many requests ({error.description}). Try again in {retry_after} s."
         if wants_json():
             return _api_error_response(ApiError(429, "rate_limited", message, retry_after=retry_after))
+        if _htmx_page_request():
+            return _htmx_error(message, 429, retry_after)
         return message, 429, {"Retry-After": str(retry_after)}
 
     @app.errorhandler(HTTPException)

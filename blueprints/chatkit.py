@@ -11,13 +11,13 @@ from chat import (
     add_transcripts,
     chat_server,
     current_chat_thread,
+    hosted,
     process_chatkit_request,
 )
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
 from core.extensions import current_settings, mint_limit, openai_client
-from core.openai_catalog import AGENT_BUILDER_SHUTDOWN
 
 bp = Blueprint("chatkit", __name__)
 
@@ -47,7 +47,8 @@ def chat_page():
     current_thread = current_chat_thread(g.admin) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
-        current_thread=current_thread, agent_builder_shutdown=AGENT_BUILDER_SHUTDOWN,
+        current_thread=current_thread,
+        agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN, "shut_down": hosted.agent_builder_has_shut_down()},
     )
 
 

@@ -12,12 +12,10 @@ from urllib.parse import urlparse
 
 from core.env import ConfigError, flag, model_name, number, rate_limit, text
 from core.openai_catalog import (
-    CURRENT_REALTIME_MODELS,
     DEFAULT_BASE_URL,
     DEFAULT_CHAT_MODEL,
     DEFAULT_CHATKIT_SCRIPT_URL,
     DEFAULT_REALTIME_MODEL,
-    DEFAULT_REALTIME_PRICES,
     DEFAULT_TRANSCRIPTION_MODEL,
     MAX_INSTRUCTIONS_CHARS,
     MAX_SESSION_MINUTES,
@@ -25,8 +23,10 @@ from core.openai_catalog import (
     SECRET_TTL_RANGE,
     chat_model_problem,
     deprecation_of,
+    realtime_model_problem,
+    realtime_prices,
     realtime_voice_problem,
-    retirement_of,
+    transcription_model_problem,
 )
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -64,7 +64,8 @@ class RealtimeSettings:
     max_session_minutes: int = 30
     connect_timeout_seconds: float = 15.0
     # USD per million tokens, for the voice page's cost estimate (keys as the page's data-prices expects).
-    prices: dict = field(default_factory=lambda: dict(DEFAULT_REALTIME_PRICES))
+    # Empty when the model's family has no known prices: the page then counts tokens without a cost.
+    prices: dict = field(default_factory=lambda: realtime_prices(DEFAULT_REALTIME_MODEL))
 
 
 @dataclass(frozen=True)
@@ -199,37 +200,48 @@ def _realtime(environ):
     problem = realtime_voice_problem(voice)
     if problem:
         raise ConfigError("OPENAI_REALTIME_VOICE", voice, problem)
+    model = _realtime_model(environ)
     return RealtimeSettings(
-        model=_realtime_model(environ),
+        model=model,
         voice=voice,
         output_modalities=_output_modalities(environ),
         instructions=instructions,
         # Unset means the default model; set but empty means no user transcripts.
-        transcription_model=DEFAULT_TRANSCRIPTION_MODEL if transcription is None else (transcription.strip() or None),
+        transcription_model=_transcription_model(transcription),
         connect=connect,
         secret_ttl_seconds=number(environ, "REALTIME_SECRET_TTL_SECONDS", 60, *SECRET_TTL_RANGE, kind=int),
         ice_servers=_ice_servers(environ),
         # OpenAI itself ends a Realtime session after MAX_SESSION_MINUTES, so a longer cap could never apply.
         max_session_minutes=number(environ, "VOICE_MAX_SESSION_MINUTES", 30, 1, MAX_SESSION_MINUTES, kind=int),
         connect_timeout_seconds=number(environ, "VOICE_CONNECT_TIMEOUT_SECONDS", 15.0, 1, 120),
-        prices={
-            key: number(environ, variable, DEFAULT_REALTIME_PRICES[key], 0, 10_000)
-            for key, variable in REALTIME_PRICE_VARIABLES.items()
-        },
+        prices=_prices(environ, model),
     )
+
+
+def _prices(environ, model):
+    # The model family's list prices, each replaceable by its REALTIME_PRICE_* variable.
+    family = realtime_prices(model)
+    prices = {key: number(environ, variable, family.get(key), 0, 10_000)
+              for key, variable in REALTIME_PRICE_VARIABLES.items()}
+    return {key: value for key, value in prices.items() if value is not None}
+
+
+def _transcription_model(raw):
+    if raw is None:
+        return DEFAULT_TRANSCRIPTION_MODEL
+    model = raw.strip()
+    if model:
+        problem = transcription_model_problem(model)
+        if problem:
+            raise ConfigError("OPENAI_REALTIME_TRANSCRIPTION_MODEL", model, problem)
+    return model or None
 
 
 def _realtime_model(environ):
     model = text(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
-    retired = retirement_of(model)
-    if retired:
-        shutdown, replacement = retired
-        raise ConfigError(
-            "OPENAI_REALTIME_MODEL",
-            model,
-            f"this model was shut down on {shutdown}; use {replacement} "
-            f"(current models: {', '.join(CURRENT_REALTIME_MODELS)})",
-        )
+    problem = realtime_model_problem(model)
+    if problem:
+        raise ConfigError("OPENAI_REALTIME_MODEL", model, problem)
     return model_name(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
 
 

@@ -52,8 +52,28 @@ MAX_INSTRUCTIONS_CHARS = 10_000
 # What client_secrets accepts for expires_after.seconds.
 SECRET_TTL_RANGE = (10, 7200)
 
-# gpt-realtime list prices, USD per million tokens (cached input is billed at one rate for text and audio).
-DEFAULT_REALTIME_PRICES = {"audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 16.0}
+# List prices per Realtime model family, USD per million tokens, and the day OpenAI published them (the page has
+# one cached-input rate; mini's cached audio rate is used, as audio dominates a voice session's input).
+# The versioned models (gpt-realtime-1.5, -2, -2.1 and their -mini) are priced as their family until the pricing
+# page is read again: that is an assumption, which REALTIME_PRICE_* overrides.
+REALTIME_PRICES = {
+    "gpt-realtime": {"read_on": "2025-08-28", "prices": {
+        "audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 16.0}},
+    "gpt-realtime-mini": {"read_on": "2025-10-06", "prices": {
+        "audioIn": 10.0, "cachedIn": 0.30, "audioOut": 20.0, "textIn": 0.60, "textOut": 2.40}},
+}
+_REALTIME_FAMILIES = (
+    ("gpt-realtime-mini", re.compile(r"gpt-realtime(-\d+(\.\d+)?)?-mini(-\d{4}-\d{2}-\d{2})?")),
+    ("gpt-realtime", re.compile(r"gpt-realtime(-\d+(\.\d+)?)?(-\d{4}-\d{2}-\d{2})?")),
+)
+
+
+def realtime_prices(model):
+    """USD per million tokens for `model`'s family (keys as the voice page's data-prices), or {} when unknown."""
+    for family, pattern in _REALTIME_FAMILIES:
+        if pattern.fullmatch(model):
+            return dict(REALTIME_PRICES[family]["prices"])
+    return {}
 
 
 _SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}")
@@ -65,6 +85,39 @@ def retirement_of(model):
     for prefix, shutdown, replacement in RETIRED_REALTIME_MODELS:
         if model.startswith(prefix):
             return shutdown, replacement
+    return None
+
+
+def served_realtime_model(model):
+    """True when Realtime serves `model` today: a current or deprecated model, or one of their dated snapshots."""
+    names = CURRENT_REALTIME_MODELS + tuple(name for name, _, _ in DEPRECATED_REALTIME_MODELS)
+    return any(model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):]))
+               for name in names)
+
+
+# Models that transcribe a Realtime session's input audio (audio.input.transcription.model in OpenAI's schema).
+TRANSCRIPTION_MODELS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-transcribe",
+                        "gpt-live-transcribe", "gpt-4o-transcribe-diarize", "gpt-realtime-whisper")
+
+
+def transcription_model_problem(model):
+    """Why Realtime would not transcribe with `model`, in words, or None (a listed model or its dated snapshot)."""
+    for name in TRANSCRIPTION_MODELS:
+        if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            return None
+    return f"not a transcription model; use one of {', '.join(TRANSCRIPTION_MODELS)} (or a dated snapshot of one)"
+
+
+def realtime_model_problem(model):
+    """Why OPENAI_REALTIME_MODEL cannot be `model`, in words, or None. Unknown names with "realtime" pass (new
+    models appear before this catalog knows them); the sandbox is stricter and refuses them as OpenAI would."""
+    retired = retirement_of(model)
+    if retired:
+        return (f"this model was shut down on {retired[0]}; use {retired[1]} "
+                f"(current models: {', '.join(CURRENT_REALTIME_MODELS)})")
+    if "realtime" not in model and not served_realtime_model(model):
+        return (f"not a Realtime model (the Realtime API only runs realtime models); "
+                f"use one of {', '.join(CURRENT_REALTIME_MODELS)}")
     return None
 
 

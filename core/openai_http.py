@@ -113,7 +113,9 @@ class OpenAIClient:
         payload = self._json(reply, "Failed to create realtime session")
         value = payload.get("value")
         if not isinstance(value, str) or not value:
-            raise UpstreamError(502, "no_client_secret", "No client_secret in response", request_id=reply.request_id)
+            raise UpstreamError(502, "no_client_secret",
+                                f"No client_secret in response. {_realtime_access_hint(self.settings.realtime.model)}",
+                                request_id=reply.request_id)
         session = payload.get("session") if isinstance(payload.get("session"), dict) else {}
         return MintedSecret(
             value=value,
@@ -248,7 +250,8 @@ class OpenAIClient:
                     time.sleep(wait)
                     continue
             if response.status_code >= 400:
-                raise _error_for(response, body, failure, request_id)
+                model = self.settings.realtime.model if path.startswith("/realtime") else None
+                raise _error_for(response, body, failure, request_id, realtime_model=model)
             return _Reply(response.status_code, body, response.headers, request_id, latency_ms)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -317,10 +320,18 @@ def _int_or_none(value):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _error_for(response, body, failure, request_id):
+def _realtime_access_hint(model):
+    # The usual causes: a project key without Realtime access, or a model name OpenAI no longer serves.
+    return (f"Check that the API key's project has access to the Realtime API and to OPENAI_REALTIME_MODEL "
+            f"({model}); a retired or misspelt model name looks the same to OpenAI.")
+
+
+def _error_for(response, body, failure, request_id, realtime_model=None):
     status = response.status_code
     message = _openai_message(body)
     detail = message or f"OpenAI answered HTTP {status}"
+    if realtime_model and status in (403, 404):
+        detail = detail.rstrip(".") + f". {_realtime_access_hint(realtime_model)}"
     if status == 429:
         retry_after = _retry_after_seconds(response)
         return UpstreamError(

@@ -32,6 +32,8 @@ def voice_status(settings, admin):
         "masked_key": mask_secret(settings.openai.api_key),
         "upstream": upstream,
         "missing": settings.missing_for_voice(),
+        # The deprecation warning start-up logs (settings.warnings), so an admin sees it without reading logs.
+        "warnings": tuple(w for w in settings.warnings if w.startswith("OPENAI_REALTIME_MODEL=")),
         "last_mint": activity.last_mint(admin),
     }
     status["version"] = hashlib.sha256(repr(sorted(status.items())).encode()).hexdigest()[:16]

@@ -39,7 +39,7 @@ async def json_body(request):
                                "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)")
 
 
-def raise_violation(violation):
+def raise_violation(violation, status=400):
     if violation:
         code, param, message = violation
-        raise OpenAIError(400, message, code, param=param)
+        raise OpenAIError(status, message, code, param=param)

@@ -24,6 +24,9 @@ DELTA_INTERVAL_S = 0.03  # pace of transcript deltas: fast enough for tests, vis
 # Tokens per second of audio, as OpenAI bills them (input audio 1 per 100 ms, output audio 1 per 50 ms).
 INPUT_AUDIO_TOKENS_PER_S = 10
 OUTPUT_AUDIO_TOKENS_PER_S = 20
+# The budget rate_limits.updated reports (a tier-1 organisation's Realtime limits, per minute).
+RATE_LIMIT_REQUESTS = 1000
+RATE_LIMIT_TOKENS = 40_000
 
 
 def _text_tokens(text):
@@ -39,7 +42,7 @@ class RealtimePeer:
     """One call: an aiortc peer connection, its `oai-events` data channel and the conversation state."""
 
     def __init__(self, call_id, session, *, answer_audio_mode="auto", max_session_seconds=3600, on_closed=None,
-                 on_session_update=None):
+                 on_session_update=None, next_response=None):
         self.call_id = call_id
         self.session = session
         self.created_at = time.time()
@@ -52,10 +55,13 @@ class RealtimePeer:
         self._max_session_seconds = max_session_seconds
         self._on_closed = on_closed
         self._on_session_update = on_session_update
+        self._next_response = next_response or (lambda: None)  # the sandbox's next_response knob
         self._tasks = set()
         self._closing = None
         # Earlier turns become input (partly cached) of later ones, as in OpenAI's billing.
         self._history_text_tokens = 0
+        self._requests_used = 0
+        self._tokens_used = 0
         self._history_audio_tokens = 0
         self._previous_input_tokens = 0
         # Input audio buffer and speech detection.
@@ -350,7 +356,19 @@ class RealtimePeer:
             self.session.get("max_output_tokens", "inf"),
             "audio": {"output": {k: v for k, v in self.session["audio"]["output"].items() if k in ("format", "voice")}},
         }
+        outcome = self._next_response()
+        if outcome and outcome["status"] == "failed":
+            self._response_task = self._spawn(self._fail(self._response, outcome["status_details"]))
+            return
+        if outcome:
+            self._response["status_details"] = outcome["status_details"]
         self._response_task = self._spawn(self._respond(self._response, reply_text))
+
+    async def _fail(self, response, status_details):
+        # A failed response (e.g. insufficient_quota) produces no output; only response.done says why.
+        self.send({"type": "response.created", "response": _without_nulls(response)})
+        response["status_details"] = status_details
+        self._finish_response(response, "failed", [], self._usage("", 0.0))
 
     async def _respond(self, response, reply_text):
         audio = "audio" in response["output_modalities"]
@@ -359,6 +377,8 @@ class RealtimePeer:
         if isinstance(limit, int) and limit < len(words):
             words = words[:limit]  # one word is one token here
             response["status_details"] = {"type": "incomplete", "reason": "max_output_tokens"}
+        elif response["status_details"]:  # the next_response knob cut this one off
+            words = words[:max(1, len(words) // 2)]
         text = " ".join(words)
         item_id = new_id("item_")
         # The content_part events name the part "audio"/"text"; the item's content says "output_audio"/"output_text".
@@ -420,8 +440,20 @@ class RealtimePeer:
     def _finish_response(self, response, status, output, usage):
         response.update(status=status, output=output, usage=usage)
         self.send({"type": "response.done", "response": _without_nulls(response)})
+        self._send_rate_limits(usage)
         self._response = None
         self._response_task = None
+
+    def _send_rate_limits(self, usage):
+        # OpenAI follows every response.done with the organisation's remaining request and token budget.
+        self._requests_used += 1
+        self._tokens_used += usage["total_tokens"]
+        self.send({"type": "rate_limits.updated", "rate_limits": [
+            {"name": "requests", "limit": RATE_LIMIT_REQUESTS, "remaining": RATE_LIMIT_REQUESTS - self._requests_used,
+             "reset_seconds": 60.0},
+            {"name": "tokens", "limit": RATE_LIMIT_TOKENS, "remaining": max(0, RATE_LIMIT_TOKENS - self._tokens_used),
+             "reset_seconds": 60.0},
+        ]})
 
     def _cancel_response(self, reason):
         response, task = self._response, self._response_task

@@ -22,6 +22,7 @@ from sandbox.peer import RealtimePeer
 from sandbox.session import (
     apply_session_fields,
     default_session,
+    model_refusal,
     new_id,
     request_violation,
 )
@@ -58,6 +59,9 @@ class Knobs:
     reject_next_calls: dict = field(default_factory=lambda: {"count": 0, "status": 500})
     unreachable_ice: bool = False
     expire_next_secrets: int = 0
+    # How the next response ends instead of completing, e.g. {"status": "failed"} or
+    # {"status": "incomplete", "reason": "content_filter"}; None: it completes.
+    next_response: dict | None = None
 
 
 @dataclass
@@ -95,6 +99,29 @@ def _unreachable(answer_sdp):
     return re.sub(r"^m=audio \d+ ", f"m=audio {port} ", answer_sdp, flags=re.MULTILINE)
 
 
+INCOMPLETE_REASONS = ("content_filter", "max_output_tokens")
+# What OpenAI reports when the organisation is out of credit (the most common failed response).
+QUOTA_ERROR = {"type": "insufficient_quota", "code": "insufficient_quota"}
+
+
+def response_outcome(value):
+    """The next_response knob as a response's final {status, status_details}, or ValueError saying what is wrong."""
+    if value is None:
+        return None
+    status = value.get("status") if isinstance(value, dict) else None
+    if status == "failed":
+        error = value.get("error", QUOTA_ERROR)
+        if not isinstance(error, dict) or set(error) - {"type", "code"}:
+            raise ValueError('next_response.error must be an object like {"type": "...", "code": "..."}')
+        return {"status": "failed", "status_details": {"type": "failed", "error": dict(error)}}
+    if status == "incomplete":
+        reason = value.get("reason", "content_filter")
+        if reason not in INCOMPLETE_REASONS:
+            raise ValueError(f"next_response.reason must be one of {list(INCOMPLETE_REASONS)}")
+        return {"status": "incomplete", "status_details": {"type": "incomplete", "reason": reason}}
+    raise ValueError('next_response must be {"status": "failed"} or {"status": "incomplete", "reason": ...}')
+
+
 def _checked_knobs(knobs):
     """The knobs of a control request, converted to their types, or TypeError/ValueError saying what is wrong."""
     allowed = set(asdict(Knobs())) | {"reset"}
@@ -113,9 +140,11 @@ def _checked_knobs(knobs):
             value = bool(value)
         elif name == "expire_next_secrets":
             value = int(value)
+        elif name == "next_response":
+            value = response_outcome(value)
         else:
             value = float(value)
-        if not isinstance(value, (dict, bool)) and value < 0:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise ValueError(f"{name} must not be negative")
         checked[name] = value
     return checked
@@ -139,6 +168,10 @@ class Sandbox:
         return [
             ("POST", "/v1/realtime/client_secrets", self.create_client_secret),
             ("POST", "/v1/realtime/calls", self.create_call),
+            # The beta interface, removed on 2026-05-12: OpenAI now answers it with 400 beta_api_shape_disabled.
+            ("POST", "/v1/realtime/sessions", self.beta_shape),
+            ("POST", "/v1/realtime/transcription_sessions", self.beta_shape),
+            ("POST", "/v1/realtime", self.beta_shape),
             ("POST", "/v1/realtime/calls/{call_id}/hangup", self.hang_up_call),
             ("POST", "/v1/chatkit/sessions", self.create_chatkit_session),
             ("POST", "/v1/chatkit/sessions/{session_id}/cancel", self.cancel_chatkit_session),
@@ -167,6 +200,15 @@ class Sandbox:
         return OpenAIError(401, f"Incorrect API key provided: {shown}. You can find your API key at "
                                 "https://platform.openai.com/account/api-keys.", "invalid_api_key")
 
+    async def beta_shape(self, request):
+        self.require_api_key(request)
+        raise OpenAIError(400, BETA_GONE, "beta_api_shape_disabled", param="")
+
+    def take_next_response(self):
+        """The outcome the next_response knob set for the next response (once), or None."""
+        outcome, self.knobs.next_response = self.knobs.next_response, None
+        return outcome
+
     # --- POST /v1/realtime/client_secrets --------------------------------------------------------
 
     async def create_client_secret(self, request):
@@ -188,6 +230,7 @@ class Sandbox:
         if requested.get("type") != "realtime":
             raise OpenAIError(400, "The sandbox only emulates realtime sessions, not transcription sessions.",
                               "invalid_value", param="session.type")
+        raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL)), status=404)
         session = self._effective_session(requested)
         seconds = body.get("expires_after", {}).get("seconds", 600)
         now = time.time()
@@ -228,7 +271,8 @@ class Sandbox:
         session = {**session, "id": new_id("sess_")}
         peer = RealtimePeer(call_id, session, answer_audio_mode=self.options.answer_audio,
                             max_session_seconds=self.options.max_session_seconds,
-                            on_closed=self._peer_closed, on_session_update=self._session_updated)
+                            on_closed=self._peer_closed, on_session_update=self._session_updated,
+                            next_response=self.take_next_response)
         try:
             answer = await peer.answer(offer)
         except Exception as error:  # aiortc raises ValueError, KeyError, ... for offers it cannot use
@@ -266,6 +310,7 @@ class Sandbox:
             if not isinstance(requested, dict):
                 raise OpenAIError(400, "Invalid 'session': expected a JSON object.", "invalid_value", param="session")
             raise_violation(request_violation("RealtimeSessionCreateRequestGA", requested, prefix="session."))
+            raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL)), status=404)
             return parts["sdp"], self._effective_session(requested)
         if request.content_type != "application/sdp":
             raise OpenAIError(400, f"Unsupported content type '{request.content_type}': send application/sdp, "

@@ -4,7 +4,11 @@ import copy
 import secrets
 import string
 
-from core.openai_catalog import DEFAULT_REALTIME_MODEL, REALTIME_VOICES
+from core.openai_catalog import (
+    DEFAULT_REALTIME_MODEL,
+    REALTIME_VOICES,
+    served_realtime_model,
+)
 from sandbox.openai_spec import check
 
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -118,3 +122,10 @@ def _voice_of(body, prefix):
         return session["audio"]["output"]["voice"]
     except (KeyError, TypeError):
         return None
+
+
+def model_refusal(model, param="session.model"):
+    """OpenAI's 404 for a model Realtime does not serve (retired, unknown, or not a realtime model), or None."""
+    if not isinstance(model, str) or served_realtime_model(model):
+        return None
+    return ("model_not_found", param, f"The model `{model}` does not exist or you do not have access to it.")

@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from core.config import ConfigError, load_settings
+from core.openai_catalog import REALTIME_PRICES
 
 GOOD = {"SECRET_KEY": "s"}
 
@@ -90,6 +91,43 @@ def test_modalities_map_to_the_single_ga_modality(value, expected):
 @pytest.mark.parametrize("value", ["video", "text,video", ",", "audio;text"])
 def test_other_modalities_stop_start_up(value):
     assert refusal(OPENAI_REALTIME_MODALITIES=value).startswith("OPENAI_REALTIME_MODALITIES=")
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-5.5", "whisper-1"])
+def test_a_model_that_is_not_a_realtime_model_stops_start_up(model):
+    message = refusal(OPENAI_REALTIME_MODEL=model)
+    assert message.startswith(f"OPENAI_REALTIME_MODEL='{model}' is not allowed: not a Realtime model")
+    assert "gpt-realtime-2.1" in message
+
+
+@pytest.mark.parametrize("model", ["gpt-realtime-2.1-2026-09-01", "gpt-realtime-3"])
+def test_a_realtime_model_the_catalog_does_not_know_yet_is_accepted(model):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.model == model
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-realtime-2.1", "whisper-2"])
+def test_an_unknown_transcription_model_stops_start_up_and_lists_the_known_ones(model):
+    message = refusal(OPENAI_REALTIME_TRANSCRIPTION_MODEL=model)
+    assert message.startswith(f"OPENAI_REALTIME_TRANSCRIPTION_MODEL='{model}' is not allowed: not a transcription")
+    assert "gpt-4o-mini-transcribe" in message and "whisper-1" in message
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "whisper-1"])
+def test_a_known_transcription_model_or_its_snapshot_is_accepted(model):
+    assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL=model).realtime.transcription_model == model
+
+
+@pytest.mark.parametrize("model, family", [("gpt-realtime-2.1", "gpt-realtime"), ("gpt-realtime", "gpt-realtime"),
+                                           ("gpt-realtime-2.1-mini", "gpt-realtime-mini"),
+                                           ("gpt-realtime-mini-2025-10-06", "gpt-realtime-mini")])
+def test_prices_follow_the_configured_models_family(model, family):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == REALTIME_PRICES[family]["prices"]
+
+
+def test_a_model_family_without_known_prices_has_none_but_overrides_still_apply():
+    assert settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1").realtime.prices == {}
+    prices = settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1", REALTIME_PRICE_TEXT_IN="2").realtime.prices
+    assert prices == {"textIn": 2.0}
 
 
 def test_an_empty_transcription_model_turns_user_transcripts_off():

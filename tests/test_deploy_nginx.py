@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from harness.load import ADMIN, PASSWORD, AppServer, StandInProcess
-from harness.real_servers import Nginx, signed_in_https_session, wait_until
+from harness.real_servers import Nginx, free_port, signed_in_https_session, wait_until
 from tests.support import metric_value
 
 MINT = "/api/v1/chatkit/realtime-session"
@@ -120,6 +120,39 @@ def test_bodies_over_the_limit_are_refused_by_nginx(stack, browser_like):
     reply = browser_like.post(f"{stack['nginx'].https_url}{MINT}", data=b"x" * (2 * 1024 * 1024), timeout=10,
                               headers={"Content-Type": "application/json"})
     assert reply.status_code == 413
+
+
+def test_nginx_refuses_an_oversized_api_body_in_the_apps_json_envelope(stack, browser_like):
+    reply = browser_like.post(f"{stack['nginx'].https_url}{MINT}", data=b"x" * (2 * 1024 * 1024), timeout=10,
+                              headers={"Content-Type": "application/json"})
+    assert reply.headers["Content-Type"] == "application/json"
+    assert reply.json() == {"status": "error", "code": "payload_too_large", "message": (
+        "The request body is larger than the server accepts (1 MiB at nginx, client_max_body_size).")}
+
+
+def test_nginx_answers_its_api_rate_limit_in_the_json_envelope_with_retry_after(stack):
+    context = ssl.create_default_context(cafile=stack["nginx"].cert)
+    connection = http.client.HTTPSConnection("127.0.0.1", stack["nginx"].https_port, context=context, timeout=10,
+                                             source_address=("127.0.0.4", 0))
+    for _ in range(40):
+        connection.request("POST", "/api/v1/realtime/calls", body=b"")
+        reply = connection.getresponse()
+        body = reply.read()
+        if reply.status == 429:
+            break
+    assert reply.status == 429 and reply.getheader("Content-Type") == "application/json"
+    assert json.loads(body)["code"] == "rate_limited" and reply.getheader("Retry-After") == "1"
+    assert reply.getheader("Strict-Transport-Security")
+
+
+def test_nginx_says_in_json_when_the_app_server_is_down(tmp_path):
+    nginx = Nginx(app_ports=[free_port()], folder=tmp_path / "nginx")
+    try:
+        reply = requests.post(f"{nginx.https_url}{MINT}", verify=nginx.cert, timeout=10)
+    finally:
+        nginx.close()
+    assert reply.status_code == 502 and reply.headers["Content-Type"] == "application/json"
+    assert reply.json()["code"] == "app_unavailable" and "systemctl status voice-console" in reply.json()["message"]
 
 
 def test_api_floods_are_cut_by_nginx_limit_req(stack):

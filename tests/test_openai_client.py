@@ -125,3 +125,23 @@ def test_timeouts_come_from_the_configuration():
 )
 def test_secrets_are_masked_to_their_prefix_and_last_four_characters(value, masked):
     assert mask_secret(value) == masked
+
+
+@responses.activate
+def test_a_mint_without_a_secret_points_at_realtime_access_and_the_configured_model(client):
+    responses.post(MINT_URL, json={"expires_at": 1, "session": {}})
+    with pytest.raises(UpstreamError) as raised:
+        mint(client)
+    assert raised.value.code == "no_client_secret"
+    assert "Realtime API" in raised.value.message and "OPENAI_REALTIME_MODEL (gpt-realtime-2.1)" in raised.value.message
+
+
+@pytest.mark.parametrize("status", [403, 404])
+@responses.activate
+def test_a_refused_model_points_at_realtime_access_and_the_configured_model(client, status):
+    responses.post(MINT_URL, status=status, json=openai_error(
+        "The model `gpt-realtime-2.1` does not exist or you do not have access to it.", "model_not_found"))
+    with pytest.raises(UpstreamError) as raised:
+        mint(client)
+    assert "does not exist or you do not have access to it. Check that the API key's project has access to the " \
+           "Realtime API and to OPENAI_REALTIME_MODEL (gpt-realtime-2.1)" in raised.value.message

@@ -122,6 +122,13 @@ def test_the_status_fragment_names_what_is_missing_and_the_variable(make_app):
     assert "not set (OPENAI_API_KEY)" in html
 
 
+def test_the_status_panel_shows_the_configured_models_shutdown_warning(make_app):
+    admin = signed_in(make_app(OPENAI_REALTIME_MODEL="gpt-realtime"))
+    html = text(admin.client.get("/admin/voice/status"))
+    assert '<p class="notice notice-warn">OPENAI_REALTIME_MODEL=gpt-realtime shuts down on 2027-01-20; ' \
+           'move to gpt-realtime-2.1.</p>' in html
+
+
 def test_the_status_fragment_says_sandbox_or_openai(make_app):
     sandbox = signed_in(make_app(OPENAI_SANDBOX="1", OPENAI_BASE_URL="http://127.0.0.1:9/v1", OPENAI_API_KEY="sk-sandbox"))
     assert "the local stand-in, not OpenAI" in text(sandbox.client.get("/admin/voice/status"))
@@ -182,6 +189,16 @@ def test_test_connection_explains_a_failure(admin, openai_mock):
 def test_test_connection_without_a_key_names_the_variable(make_app):
     admin = signed_in(make_app(OPENAI_API_KEY=None))
     assert "OPENAI_API_KEY is not set" in text(admin.post("/admin/voice/test-connection", headers=HTMX))
+
+
+def test_a_rate_limited_test_connection_answers_htmx_a_notice_in_words_not_json(make_app, openai_mock):
+    admin = signed_in(make_app(MINT_RATE_LIMIT="1 per minute"))
+    openai_mock.post(MINT_URL, json=client_secret_response())
+    admin.post("/admin/voice/test-connection", headers=HTMX)
+    response = admin.post("/admin/voice/test-connection", headers=HTMX)
+    assert response.status_code == 429 and response.mimetype == "text/html"
+    assert re.fullmatch(r'(?s).*<p class="notice notice-error" role="alert">Too many requests \(1 per 1 minute\)\. '
+                        r'Try again in \d+ s\.</p>\s*', text(response))
 
 
 def test_test_connection_works_without_javascript(admin, openai_mock):

@@ -184,6 +184,48 @@ def test_mint_refuses_the_beta_shape(fresh, headers, body):
                         "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.")
 
 
+def test_mint_accepts_the_nulls_the_ga_docs_allow(fresh):
+    session = {**REALTIME, "audio": {"output": {"voice": "marin"},
+               "input": {"noise_reduction": None, "turn_detection": None, "transcription": None}}}
+    minted = fresh.mint(session=session)
+    assert "noise_reduction" not in minted["session"]["audio"]["input"]
+
+
+def test_mint_reports_an_invalid_value_inside_the_realtime_branch(fresh):
+    session = {**REALTIME, "audio": {"input": {"noise_reduction": {"type": "loud"}}}}
+    response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": session})
+    assert_openai_error(response, 400, "invalid_value", "session.audio.input.noise_reduction.type")
+
+
+def test_mint_still_refuses_an_unknown_parameter_beside_a_null(fresh):
+    session = {**REALTIME, "audio": {"input": {"noise_reduction": None, "echo_cancellation": True}}}
+    response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": session})
+    assert_openai_error(response, 400, "unknown_parameter", "session.audio.input.echo_cancellation")
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-realtime-preview", "gpt-4o-mini-realtime-preview-2024-12-17", "gpt-4o",
+                                   "gpt-realtime-9"])
+def test_mint_refuses_a_model_realtime_does_not_serve_as_model_not_found(fresh, model):
+    response = fresh.post("/realtime/client_secrets", headers=KEY, json={"session": {**REALTIME, "model": model}})
+    assert_openai_error(response, 404, "model_not_found", "session.model",
+                        f"The model `{model}` does not exist or you do not have access to it.")
+
+
+def test_a_relayed_call_refuses_a_retired_model_as_model_not_found(fresh):
+    files = {"sdp": (None, "v=0\r\n", "application/sdp"),
+             "session": (None, json.dumps({**REALTIME, "model": "gpt-4o-realtime-preview"}), "application/json")}
+    response = fresh.post("/realtime/calls", headers=KEY, files=files)
+    assert_openai_error(response, 404, "model_not_found", "session.model")
+
+
+@pytest.mark.parametrize("path", ["/realtime/sessions", "/realtime?model=gpt-realtime-2.1",
+                                  "/realtime/transcription_sessions"])
+def test_the_removed_beta_paths_answer_beta_api_shape_disabled(fresh, path):
+    response = fresh.post(path, headers=KEY, json={"model": "gpt-realtime-2.1"})
+    assert_openai_error(response, 400, "beta_api_shape_disabled", "",
+                        "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.")
+
+
 def test_mint_refuses_a_body_that_is_not_json(fresh):
     response = fresh.post("/realtime/client_secrets", headers={**KEY, "Content-Type": "application/json"}, data="{")
     assert_openai_error(response, 400, None)
@@ -211,7 +253,7 @@ def test_answers_expose_location_and_request_id_to_the_browser(fresh):
 
 
 def test_an_unknown_api_route_is_openais_404_envelope(fresh):
-    assert_openai_error(fresh.post("/realtime/sessions", headers=KEY, json={}), 404, None)
+    assert_openai_error(fresh.post("/realtime/recordings", headers=KEY, json={}), 404, None)
 
 
 # --- POST /v1/realtime/calls (errors; the connecting calls are further down) ---------------------------
@@ -522,6 +564,70 @@ def test_a_session_update_with_an_unknown_field_is_refused_and_nothing_applied(f
             assert updated["session"]["instructions"] != "changed" and updated["session"]["max_output_tokens"] == 64
 
     run(scenario())
+
+
+def test_a_session_update_may_turn_noise_reduction_off_with_null(fresh, loopback_ice):
+    secret = fresh.mint(session={**REALTIME, "audio": {"input": {"noise_reduction": {"type": "near_field"}}}})["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "session.update",
+                       "session": {"type": "realtime", "audio": {"input": {"noise_reduction": None}}}})
+            updated = await call.wait_for("session.updated")
+            assert "noise_reduction" not in updated["session"]["audio"]["input"]
+
+    run(scenario())
+
+
+def test_every_response_done_is_followed_by_rate_limits_updated(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "response.create"})
+            await call.wait_for("response.done")
+            limits = await call.next_event()
+            assert limits["type"] == "rate_limits.updated"
+            assert {limit["name"] for limit in limits["rate_limits"]} == {"requests", "tokens"}
+
+    run(scenario())
+
+
+def test_next_response_knob_fails_the_next_response_for_insufficient_quota(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+    fresh.control(next_response={"status": "failed"})
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "response.create"})
+            done = await call.wait_for("response.done")
+            assert done["response"]["status"] == "failed" and done["response"]["output"] == []
+            assert done["response"]["status_details"] == {
+                "type": "failed", "error": {"type": "insufficient_quota", "code": "insufficient_quota"}}
+            call.send({"type": "response.create"})
+            assert (await call.wait_for("response.done"))["response"]["status"] == "completed"
+
+    run(scenario())
+
+
+def test_next_response_knob_cuts_the_next_response_off_by_the_content_filter(fresh, loopback_ice):
+    secret = fresh.mint()["value"]
+    fresh.control(next_response={"status": "incomplete", "reason": "content_filter"})
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send({"type": "response.create"})
+            done = await call.wait_for("response.done")
+            assert done["response"]["status"] == "incomplete"
+            assert done["response"]["status_details"] == {"type": "incomplete", "reason": "content_filter"}
+
+    run(scenario())
+
+
+def test_next_response_knob_refuses_an_outcome_openai_does_not_have(fresh):
+    response = requests.post(fresh.root + "/_sandbox/control", json={"next_response": {"status": "exploded"}},
+                             timeout=5)
+    assert response.status_code == 400 and "next_response" in response.json()["error"]
 
 
 def test_a_typed_message_is_answered_with_an_echo(fresh, loopback_ice):

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from core.config import ConfigError, load_settings
+from tests.support import SignedInAdmin
 
 
 def data_attributes(page_html):
@@ -36,6 +37,22 @@ def test_the_page_hands_its_settings_to_the_module_in_data_attributes(make_app):
                                           "textOut": 16.0}
     assert '<script type="module" src="/static/js/admin-voice.js">' in page
     assert "{# status panel #}" not in page and "<script>" not in page  # no inline script under the CSP
+
+
+def test_the_page_prices_the_configured_models_family(make_app):
+    admin = SignedInAdmin(make_app(OPENAI_REALTIME_MODEL="gpt-realtime-2.1-mini").test_client())
+    admin.login()
+    data = data_attributes(admin.client.get("/admin/voice").get_data(as_text=True))
+    assert json.loads(data["prices"]) == {"audioIn": 10.0, "cachedIn": 0.3, "audioOut": 20.0, "textIn": 0.6,
+                                          "textOut": 2.4}
+
+
+def test_a_model_without_known_prices_gets_no_prices_and_says_so(make_app):
+    admin = SignedInAdmin(make_app(OPENAI_REALTIME_MODEL="acme-realtime-1").test_client())
+    admin.login()
+    page = admin.client.get("/admin/voice").get_data(as_text=True)
+    assert json.loads(data_attributes(page)["prices"]) == {}
+    assert "No list prices are known for acme-realtime-1" in page
 
 
 def test_the_page_says_why_there_is_no_temperature(admin):

@@ -28,6 +28,7 @@ export class UsagePanel {
       if (key in this.totals) output.textContent = this.totals[key].toLocaleString();
     }
     this.outputs.responses.textContent = String(this.responses);
-    this.outputs.cost.textContent = `$${roundCost(estimateCost(this.totals, this.prices)).toFixed(4)}`;
+    const cost = roundCost(estimateCost(this.totals, this.prices));
+    this.outputs.cost.textContent = cost === null ? 'not priced' : `$${cost.toFixed(4)}`;
   }
 }

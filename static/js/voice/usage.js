@@ -26,12 +26,18 @@ export function addUsage(totals, usage) {
   return totals;
 }
 
-/** Estimated USD from prices per million tokens {audioIn, cachedIn, audioOut, textIn, textOut}. */
+const PRICE_KEYS = ['audioIn', 'cachedIn', 'audioOut', 'textIn', 'textOut'];
+
+/**
+ * Estimated USD from prices per million tokens {audioIn, cachedIn, audioOut, textIn, textOut}, or null when the
+ * model's prices are not all known: a partial sum would look like a real cost.
+ */
 export function estimateCost(totals, prices) {
+  if (!PRICE_KEYS.every((key) => typeof prices?.[key] === 'number')) return null;
   // Without a breakdown, count cached tokens as audio first: audio dominates a voice session's input.
   const cachedAudio = Math.min(totals.cachedAudioTokens || totals.cachedTokens, totals.inputAudioTokens);
   const cachedText = Math.min(totals.cachedTokens - cachedAudio, totals.inputTextTokens);
-  const perToken = (price) => (price ?? 0) / 1_000_000;
+  const perToken = (price) => price / 1_000_000;
   return (
     (totals.inputAudioTokens - cachedAudio) * perToken(prices.audioIn) +
     (totals.inputTextTokens - cachedText) * perToken(prices.textIn) +
@@ -43,7 +49,7 @@ export function estimateCost(totals, prices) {
 
 /** To a millionth of a dollar, so reports and the page carry no float noise (0.1 + 0.2 = 0.30000000000000004). */
 export function roundCost(usd) {
-  return Math.round(usd * 1e6) / 1e6;
+  return usd === null ? null : Math.round(usd * 1e6) / 1e6;
 }
 
 /** The usage as COMMON.md's telemetry body names it. */
