@@ -62,6 +62,7 @@ def bind(host, port):
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
+    listener.listen(128)  # connections wait in the backlog until uvicorn accepts, so "listening" is true when printed
     return listener
 
 

@@ -2,6 +2,8 @@
 
 import logging
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -121,3 +123,15 @@ def test_a_confirm_server_makes_its_tools_need_approval(load, warehouse_url):
     with pytest.raises(Exception) as raised:
         tools.run("row_count", '{"table": "runs"}')
     assert raised.value.code == "approval_required"
+
+
+def test_the_example_server_runs_as_a_module_on_a_free_port_and_says_where(load):
+    process = subprocess.Popen([sys.executable, "-m", "examples.warehouse_mcp", "--port", "0", "--token", TOKEN],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("warehouse MCP listening on http://127.0.0.1:") and line.rstrip().endswith("/mcp")
+        assert AgentTools(load(line.split(" on ", 1)[1].strip())).get("list_tables") is not None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
