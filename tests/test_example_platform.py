@@ -56,3 +56,22 @@ def test_the_module_runs_on_a_free_port_and_says_where():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_make_run_starts_both_examples_and_the_example_agent_answers_through_them():
+    from agent.mcp_tools import AgentTools
+    from core.config import load_settings
+    from scripts.run_dev import start_examples
+
+    env = {"SECRET_KEY": "k"}
+    processes = start_examples(env)
+    try:
+        tools = AgentTools(load_settings(env).agent)
+        assert [tool["name"] for tool in tools.function_tools()] == [
+            "list_failed_pipelines", "get_run", "rerun_pipeline", "list_tables", "row_count"]
+        assert "orders_daily" in tools.run("list_failed_pipelines", "{}").output
+        assert tools.run("row_count", '{"table": "runs"}').output == "runs: 9,876 rows"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
