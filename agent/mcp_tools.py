@@ -14,7 +14,8 @@ API (build one per app at start-up; it is safe to share between threads):
 
 Lower level: list_tools(server) -> list[McpTool] and call_tool(server, name, arguments) -> str, both synchronous
 (they run the mcp client on a background asyncio loop, so they work from Flask views and from async code's threads),
-both raising McpUnreachable(message) when the server cannot be reached or refuses the call.
+both raising McpUnreachable(message) when the server cannot be reached or refuses the call (McpTimeout, a subclass,
+when it does not answer within its timeout_seconds); each call opens and closes its own MCP session.
 An HTTP tool's name wins over an MCP tool of the same name (the MCP one is skipped with a warning).
 """
 
@@ -41,6 +42,10 @@ _loop = BackgroundLoop(name="agent-mcp")
 
 class McpUnreachable(Exception):
     """An MCP server that could not be reached or refused: the message names the server, its URL and why."""
+
+
+class McpTimeout(McpUnreachable):
+    """An MCP server that did not answer within its timeout_seconds."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,13 @@ def _call(server, operation):
     except ToolFailed:
         raise
     except TimeoutError:
-        raise McpUnreachable(f"{shown} did not answer within {server.timeout_seconds:g} seconds") from None
+        raise McpTimeout(redact(f"{shown} did not answer within {server.timeout_seconds:g} seconds", server.secrets)) from None
     except BaseException as error:  # anyio wraps transport errors in (nested) exception groups
         if isinstance(error, (KeyboardInterrupt, SystemExit)):
             raise
         reason = f"it answered HTTP {statuses[-1]}" if statuses else _reason(error)
+        if reason == "it timed out":  # httpx2's own timeout (same length) can fire before fail_after's
+            raise McpTimeout(redact(f"{shown} did not answer within {server.timeout_seconds:g} seconds", server.secrets)) from None
         raise McpUnreachable(redact(f"{shown} could not be reached: {reason}", server.secrets)) from None
 
 
@@ -196,7 +203,7 @@ class AgentTools:
         try:
             output = call_tool(tool.server, name, arguments)
         except McpUnreachable as error:
-            failure = ToolTimeout if "did not answer within" in str(error) else ToolFailed
+            failure = ToolTimeout if isinstance(error, McpTimeout) else ToolFailed
             raise failure(f"The tool {name!r} failed: {error}.") from None
         return ToolResult(clip(output), (time.perf_counter() - started) * 1000)
 

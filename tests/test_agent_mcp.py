@@ -1,5 +1,6 @@
 """The agent's MCP servers: tools listed from a real MCP server (examples/warehouse_mcp.py), filtered and called."""
 
+import dataclasses
 import logging
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 
 from agent.definition import load_definition
 from agent.executor import run_tool
-from agent.mcp_tools import AgentTools, McpUnreachable, list_tools
+from agent.mcp_tools import AgentTools, McpTimeout, McpUnreachable, call_tool, list_tools
 from examples import warehouse_mcp
 
 TOKEN = "mcp-token-very-secret"
@@ -135,3 +136,20 @@ def test_the_example_server_runs_as_a_module_on_a_free_port_and_says_where(load)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_server_that_does_not_answer_in_time_answers_tool_timeout(load):
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/mcp"
+        text = AGENT.replace("timeout_seconds = 10", "timeout_seconds = 0.5").replace('allowed_tools = ["row_count", "list_tables"]\n', "")
+        tools = AgentTools(load(url, text=text), connect=False)
+        with pytest.raises(McpTimeout, match=r"^MCP server 'warehouse' at \$\{WAREHOUSE_MCP_URL\} did not answer within 0.5 seconds$"):
+            list_tools(tools.definition.mcp_servers[0])
+
+
+def test_mcp_outputs_and_errors_hold_no_credential(load, warehouse_url):
+    server = load(warehouse_url).mcp_servers[0]
+    leaky = dataclasses.replace(server, secrets={**server.secrets, "WAREHOUSE_TABLE": "runs"})
+    assert call_tool(leaky, "row_count", {"table": "runs"}) == "${WAREHOUSE_TABLE}: 9,876 rows"
