@@ -143,3 +143,11 @@ def test_the_example_agent_file_loads():
     definition = load_definition("examples/agent.toml", env)
     assert [(tool.name, tool.confirm) for tool in definition.tools] == [
         ("list_failed_pipelines", False), ("get_run", False), ("rerun_pipeline", True)]
+
+
+def test_an_app_built_with_an_agent_file_gives_its_voice_sessions_the_files_instructions(make_app, write):
+    from realtime.session_config import realtime_session_config
+
+    app = make_app(AGENT_FILE=write(GOOD), PLATFORM_URL="http://platform.test", PLATFORM_TOKEN="tok-secret-1")
+    settings = app.config["SETTINGS"]
+    assert realtime_session_config(settings)["instructions"] == "You help the admins.\n\nSpeak briefly."
