@@ -16,6 +16,7 @@ each is replaced by its ${VAR} name (agent.definition.redact).
 
 import json
 import logging
+from http.cookiejar import DefaultCookiePolicy
 import time
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -30,6 +31,8 @@ MAX_OUTPUT_CHARS = 8000  # ~2,000 tokens: enough for a listing, small enough for
 MAX_ERROR_BODY_CHARS = 300
 log = logging.getLogger(__name__)
 _session = requests.Session()  # pooled keep-alive connections to the platform, shared by every call
+# Shared by every admin and tool: a cookie one call receives must not ride along on another's.
+_session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
 
 
 @dataclass(frozen=True)

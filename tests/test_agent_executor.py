@@ -141,3 +141,11 @@ def test_credentials_never_appear_in_outputs_errors_or_logs(definition, platform
     seen += [record.getMessage() for record in caplog.records]
     assert seen[0] == "you sent Bearer ${PLATFORM_TOKEN} to ${PLATFORM_URL}"
     assert not [text for text in seen if TOKEN in text or PLATFORM in text]
+
+
+def test_a_cookie_one_call_receives_is_not_sent_with_the_next(definition, platform):
+    platform.get(f"{PLATFORM}/pipelines", body="[]", headers={"Set-Cookie": "session=alice; Path=/"})
+    platform.get(f"{PLATFORM}/pipelines", body="[]")
+    run_tool(definition, "list_failed_pipelines", "{}")
+    run_tool(definition, "list_failed_pipelines", "{}")
+    assert "Cookie" not in platform.calls[1].request.headers
