@@ -222,7 +222,7 @@ class _Reader:
         return ENV_REFERENCE.sub(replace, value)
 
     def parameters(self, table, where):
-        parameters = table.get("parameters", EMPTY_PARAMETERS)
+        parameters = table.get("parameters") or {**EMPTY_PARAMETERS, "properties": {}, "required": []}
         if not isinstance(parameters, dict) or parameters.get("type") != "object":
             self.fail(f"{where}.parameters", 'must be a JSON schema with type = "object"')
         try:
