@@ -1,6 +1,6 @@
 """The app's configuration: read from the environment and validated once at start-up into frozen settings groups.
 
-Each group (openai, realtime, turn, chat, auth, server, metrics) is built by one loader below from the variables
+Each group (openai, realtime, turn, chat, auth, server, metrics, agent) is built by one loader below from the variables
 .env.example documents; a bad value stops start-up with a ConfigError naming the variable and what is allowed.
 """
 
@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from agent.definition import AgentDefinition, DefinitionError, load_definition
 from core.env import ConfigError, flag, model_name, number, rate_limit, text
 from core.openai_catalog import (
     DEFAULT_BASE_URL,
@@ -120,6 +121,7 @@ class Settings:
     server: ServerSettings
     turn: TurnSettings = TurnSettings()
     metrics: MetricsSettings = MetricsSettings()
+    agent: AgentDefinition | None = None  # AGENT_FILE: tools and instructions for voice and chat (docs/agent.md)
     warnings: tuple = ()
 
     @property
@@ -147,7 +149,8 @@ class Settings:
 def load_settings(environ):
     """Builds Settings from a mapping of environment variables, or raises ConfigError."""
     debug = flag(environ, "FLASK_DEBUG", False)
-    realtime = _realtime(environ)
+    agent = _agent(environ)
+    realtime = _realtime(environ, agent)
     deprecation = deprecation_of(realtime.model)
     warnings = ()
     if deprecation:
@@ -155,11 +158,12 @@ def load_settings(environ):
     return Settings(
         openai=_openai(environ),
         realtime=realtime,
-        chat=_chat(environ, realtime.instructions),
+        chat=_chat(environ, realtime.instructions, agent),
         auth=_auth(environ, debug),
         server=_server(environ, debug),
         turn=_turn(environ),
         metrics=_metrics(environ),
+        agent=agent,
         warnings=warnings,
     )
 
@@ -187,7 +191,7 @@ def _base_url(environ):
 # --- realtime ------------------------------------------------------------------------------------------------
 
 
-def _realtime(environ):
+def _realtime(environ, agent=None):
     connect = text(environ, "OPENAI_REALTIME_CONNECT", "ephemeral").lower()
     if connect not in CONNECT_MODES:
         raise ConfigError("OPENAI_REALTIME_CONNECT", connect, "ephemeral or relay")
@@ -195,6 +199,12 @@ def _realtime(environ):
     if instructions is not None and len(instructions) > MAX_INSTRUCTIONS_CHARS:
         raise ConfigError("OPENAI_REALTIME_INSTRUCTIONS", instructions[:40] + "...",
                           f"at most {MAX_INSTRUCTIONS_CHARS:,} characters")
+    if instructions is None and agent is not None:
+        # The variable, when set, overrides the agent file: one quick way to try other words without editing it.
+        instructions = agent.voice_prompt()
+        if len(instructions) > MAX_INSTRUCTIONS_CHARS:
+            raise ConfigError("AGENT_FILE", agent.path, f"instructions and voice_instructions together must be "
+                              f"at most {MAX_INSTRUCTIONS_CHARS:,} characters (they are {len(instructions):,})")
     transcription = environ.get("OPENAI_REALTIME_TRANSCRIPTION_MODEL")
     voice = text(environ, "OPENAI_REALTIME_VOICE", "alloy").lower()
     problem = realtime_voice_problem(voice)
@@ -290,7 +300,7 @@ def _turn(environ):
 # --- chat ----------------------------------------------------------------------------------------------------
 
 
-def _chat(environ, realtime_instructions):
+def _chat(environ, realtime_instructions, agent=None):
     agent_id = text(environ, "CHATKIT_AGENT_ID")
     if agent_id is not None and not re.fullmatch(r"wf_[A-Za-z0-9_-]+", agent_id):
         raise ConfigError("CHATKIT_AGENT_ID", agent_id, "a ChatKit workflow id that starts with wf_")
@@ -302,8 +312,9 @@ def _chat(environ, realtime_instructions):
         mode=mode,
         agent_id=agent_id,
         model=_chat_model(environ),
-        # The chat agent speaks with the voice agent's voice unless told otherwise.
-        instructions=text(environ, "CHATKIT_INSTRUCTIONS") or realtime_instructions,
+        # The chat agent speaks with the voice agent's voice unless told otherwise; with an agent file, its shared
+        # instructions (without the voice-only ones) unless CHATKIT_INSTRUCTIONS is set.
+        instructions=text(environ, "CHATKIT_INSTRUCTIONS") or (agent.instructions if agent else realtime_instructions),
         # Required outside localhost only, which depends on the request's host: the chat page checks it.
         domain_key=text(environ, "CHATKIT_DOMAIN_KEY"),
         script_url=_chatkit_script_url(environ),
@@ -331,6 +342,20 @@ def _chatkit_script_url(environ):
             "on this site such as /static/vendor/chatkit.js (the content security policy allows no other host)",
         )
     return url
+
+
+# --- agent ---------------------------------------------------------------------------------------------------
+
+
+def _agent(environ):
+    """The agent file named by AGENT_FILE, loaded and checked (its ${VAR}s from the same environment), or None."""
+    path = text(environ, "AGENT_FILE")
+    if path is None:
+        return None
+    try:
+        return load_definition(path, environ)
+    except DefinitionError as error:
+        raise ConfigError("AGENT_FILE", path, str(error)) from None
 
 
 # --- auth, server, metrics -----------------------------------------------------------------------------------

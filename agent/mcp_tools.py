@@ -1,0 +1,221 @@
+"""The agent's tools in one registry: the agent file's HTTP tools plus the tools its MCP servers list (Streamable HTTP).
+
+API (build one per app at start-up; it is safe to share between threads):
+
+    tools = AgentTools(definition)           # lists every [[mcp_servers]]'s tools now; an unreachable server is
+                                             # logged as a warning and its tools are missing until refresh()
+    tools.function_tools() -> list[dict]     # [{"type": "function", "name", "description", "parameters"}, ...]:
+                                             # Realtime session "tools"; also the Responses API / Agents SDK shape
+    tools.get(name) -> HttpTool | McpTool | None
+    tools.needs_approval(name) -> bool       # confirm = true: ask the admin, then run(..., approved=True)
+    tools.run(name, arguments_json, approved=False) -> ToolResult(output, ms)   # errors: agent.executor.ToolError
+    tools.refresh() -> dict[label, message]  # lists the MCP servers' tools again; returns the unreachable ones
+    tools.problems                           # the same dict, from the last listing
+
+Lower level: list_tools(server) -> list[McpTool] and call_tool(server, name, arguments) -> str, both synchronous
+(they run the mcp client on a background asyncio loop, so they work from Flask views and from async code's threads),
+both raising McpUnreachable(message) when the server cannot be reached or refuses the call (McpTimeout, a subclass,
+when it does not answer within its timeout_seconds); each call opens and closes its own MCP session.
+An HTTP tool's name wins over an MCP tool of the same name (the MCP one is skipped with a warning).
+"""
+
+import errno
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import anyio
+import httpx2
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from agent.definition import NAME, McpServer, redact
+from agent.executor import (ToolFailed, ToolResult, ToolTimeout, UnknownTool, check_approval, clip,
+                            parse_arguments, run_http)
+from chat.loop import BackgroundLoop
+
+log = logging.getLogger(__name__)
+_loop = BackgroundLoop(name="agent-mcp")
+
+
+class McpUnreachable(Exception):
+    """An MCP server that could not be reached or refused: the message names the server, its URL and why."""
+
+
+class McpTimeout(McpUnreachable):
+    """An MCP server that did not answer within its timeout_seconds."""
+
+
+@dataclass(frozen=True)
+class McpTool:
+    server: McpServer
+    name: str
+    description: str
+    parameters: dict
+
+    @property
+    def confirm(self):
+        return self.server.confirm
+
+
+def list_tools(server):
+    """The tools `server` lists, filtered by its allowed_tools; raises McpUnreachable."""
+    result = _call(server, lambda session: session.list_tools())
+    tools = []
+    for tool in result.tools:
+        if server.allowed_tools is not None and tool.name not in server.allowed_tools:
+            continue
+        if not NAME.match(tool.name):
+            log.warning("MCP server %r: tool %r skipped: OpenAI accepts only names of 1 to 64 letters, digits, _ or -",
+                        server.label, tool.name)
+            continue
+        schema = dict(tool.input_schema or {"type": "object", "properties": {}})
+        schema.pop("title", None)  # the SDK's generated "row_countArguments": noise for the model
+        tools.append(McpTool(server, tool.name, tool.description or tool.name, schema))
+    return tools
+
+
+def call_tool(server, name, arguments):
+    """Calls tool `name` on `server` and returns its text output; raises McpUnreachable or ToolFailed."""
+    result = _call(server, lambda session: session.call_tool(name, arguments))
+    texts = [block.text for block in result.content if getattr(block, "type", None) == "text"]
+    output = "\n".join(texts)
+    if not texts and result.structured_content is not None:
+        output = json.dumps(result.structured_content)
+    output = redact(output, server.secrets)
+    if result.is_error:
+        raise ToolFailed(f"The tool {name!r} of MCP server {server.label!r} failed: {output or 'no details given'}")
+    return output
+
+
+def _call(server, operation):
+    """Opens a session to `server`, runs `operation(session)` and closes it, on the background loop."""
+    statuses = []
+
+    async def record(response):
+        if response.status_code >= 400:
+            statuses.append(response.status_code)
+
+    async def run():
+        async with httpx2.AsyncClient(headers=server.headers, timeout=httpx2.Timeout(server.timeout_seconds),
+                                      event_hooks={"response": [record]}) as http:
+            with anyio.fail_after(server.timeout_seconds):
+                async with streamable_http_client(server.url, http_client=http) as (read, write):
+                    async with ClientSession(read, write) as session:
+                        await session.initialize()
+                        return await operation(session)
+
+    shown = f"MCP server {server.label!r} at {redact(server.url, server.secrets)}"
+    try:
+        return _loop.run(run())
+    except ToolFailed:
+        raise
+    except TimeoutError:
+        raise McpTimeout(redact(f"{shown} did not answer within {server.timeout_seconds:g} seconds", server.secrets)) from None
+    except BaseException as error:  # anyio wraps transport errors in (nested) exception groups
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        reason = f"it answered HTTP {statuses[-1]}" if statuses else _reason(error)
+        if reason == "it timed out":  # httpx2's own timeout (same length) can fire before fail_after's
+            raise McpTimeout(redact(f"{shown} did not answer within {server.timeout_seconds:g} seconds", server.secrets)) from None
+        raise McpUnreachable(redact(f"{shown} could not be reached: {reason}", server.secrets)) from None
+
+
+def _reason(error):
+    for cause in _causes(error):
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
+            return "connection refused"
+    for cause in _causes(error):
+        if isinstance(cause, httpx2.TimeoutException) or isinstance(cause, TimeoutError):
+            return "it timed out"
+        if isinstance(cause, httpx2.ConnectError):
+            return f"cannot connect ({cause})"
+    innermost = list(_causes(error))[-1]
+    return str(innermost) or type(innermost).__name__
+
+
+def _causes(error, seen=None):
+    """`error`, the exceptions grouped in it and their causes, depth first."""
+    seen = seen if seen is not None else set()
+    if error is None or id(error) in seen:
+        return
+    seen.add(id(error))
+    yield error
+    for inner in getattr(error, "exceptions", ()):
+        yield from _causes(inner, seen)
+    yield from _causes(error.__cause__ or error.__context__, seen)
+
+
+class AgentTools:
+    """The agent's HTTP tools and its MCP servers' tools, by name."""
+
+    def __init__(self, definition, *, connect=True):
+        self.definition = definition
+        self._lock = threading.Lock()
+        self._mcp = {}  # name -> McpTool
+        self.problems = {}  # label -> why its tools are missing
+        if connect:
+            self.refresh()
+
+    def refresh(self):
+        """Lists every MCP server's tools again; returns {label: message} for the servers that could not be reached."""
+        found, problems = {}, {}
+        http_names = {tool.name for tool in self.definition.tools}
+        for server in self.definition.mcp_servers:
+            try:
+                tools = list_tools(server)
+            except McpUnreachable as error:
+                problems[server.label] = str(error)
+                log.warning("%s; its tools are missing until a refresh", error)
+                continue
+            for tool in tools:
+                if tool.name in http_names or tool.name in found:
+                    log.warning("MCP server %r: tool %r skipped: another tool has that name", server.label, tool.name)
+                    continue
+                found[tool.name] = tool
+        with self._lock:
+            self._mcp, self.problems = found, problems
+        return dict(problems)
+
+    def _all(self):
+        with self._lock:
+            return [*self.definition.tools, *self._mcp.values()]
+
+    def function_tools(self):
+        return [{"type": "function", "name": tool.name, "description": tool.description, "parameters": tool.parameters}
+                for tool in self._all()]
+
+    def get(self, name):
+        return next((tool for tool in self._all() if tool.name == name), None)
+
+    def needs_approval(self, name):
+        return self._known(name).confirm
+
+    def run(self, name, arguments_json, approved=False):
+        tool = self._known(name)
+        arguments = parse_arguments(name, arguments_json, tool.parameters)
+        check_approval(name, tool.confirm, approved)
+        if not isinstance(tool, McpTool):
+            return run_http(tool, arguments)
+        started = time.perf_counter()
+        try:
+            output = call_tool(tool.server, name, arguments)
+        except McpUnreachable as error:
+            failure = ToolTimeout if isinstance(error, McpTimeout) else ToolFailed
+            raise failure(f"The tool {name!r} failed: {error}.") from None
+        return ToolResult(clip(output), (time.perf_counter() - started) * 1000)
+
+    def _known(self, name):
+        tool = self.get(name)
+        if tool is not None:
+            return tool
+        with self._lock:
+            problems = dict(self.problems)
+        for server in self.definition.mcp_servers:
+            if server.label in problems and server.allowed_tools and name in server.allowed_tools:
+                raise ToolFailed(f"The tool {name!r} failed: {problems[server.label]}.")
+        known = ", ".join(tool.name for tool in self._all()) or "none"
+        hint = "".join(f" {message}; its tools are missing until a refresh." for message in problems.values())
+        raise UnknownTool(f"There is no tool named {name!r} (tools: {known}).{hint}")
