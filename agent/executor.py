@@ -16,9 +16,9 @@ each is replaced by its ${VAR} name (agent.definition.redact).
 
 import json
 import logging
-from http.cookiejar import DefaultCookiePolicy
 import time
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import quote
 
 import requests

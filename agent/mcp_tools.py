@@ -32,8 +32,16 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from agent.definition import NAME, McpServer, redact
-from agent.executor import (ToolFailed, ToolResult, ToolTimeout, UnknownTool, check_approval, clip,
-                            parse_arguments, run_http)
+from agent.executor import (
+    ToolFailed,
+    ToolResult,
+    ToolTimeout,
+    UnknownTool,
+    check_approval,
+    clip,
+    parse_arguments,
+    run_http,
+)
 from chat.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)

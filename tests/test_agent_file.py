@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.definition import load_definition, DefinitionError
+from agent.definition import DefinitionError, load_definition
 from core.config import ConfigError, load_settings
 
 ENV = {"SECRET_KEY": "k", "PLATFORM_URL": "http://platform.test", "PLATFORM_TOKEN": "tok-secret-1"}

@@ -10,7 +10,13 @@ import pytest
 
 from agent.definition import load_definition
 from agent.executor import run_tool
-from agent.mcp_tools import AgentTools, McpTimeout, McpUnreachable, call_tool, list_tools
+from agent.mcp_tools import (
+    AgentTools,
+    McpTimeout,
+    McpUnreachable,
+    call_tool,
+    list_tools,
+)
 from examples import warehouse_mcp
 
 TOKEN = "mcp-token-very-secret"
@@ -95,7 +101,7 @@ def test_mcp_arguments_are_checked_against_the_listed_schema(load, warehouse_url
 def test_a_wrong_token_is_reported_as_the_servers_http_status_without_the_token(load, warehouse_url):
     with pytest.raises(McpUnreachable) as raised:
         list_tools(load(warehouse_url, token="wrong-token").mcp_servers[0])
-    assert str(raised.value) == f"MCP server 'warehouse' at ${{WAREHOUSE_MCP_URL}} could not be reached: it answered HTTP 401"
+    assert str(raised.value) == "MCP server 'warehouse' at ${WAREHOUSE_MCP_URL} could not be reached: it answered HTTP 401"
 
 
 def test_an_unreachable_server_at_start_up_is_a_warning_and_its_tools_are_missing(load, closed_port_url, caplog):
