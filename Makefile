@@ -12,12 +12,16 @@ $(VENV)/bin/python:
 
 # Stamp files so requirements are reinstalled only when a requirements file or pyproject.toml changes. The project
 # itself is installed editable (pyproject.toml), so its packages import from anywhere without path edits.
-$(VENV)/.run-installed: requirements.txt requirements-sandbox.txt pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -r requirements.txt -r requirements-sandbox.txt
+# The runtime packages come from the hashed lock (docs/deployment.md: how to update it): pip refuses any file
+# whose hash differs from PyPI's. The sandbox and test tools are pinned by version only.
+$(VENV)/.run-installed: requirements.lock requirements.txt requirements-sandbox.txt pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q --require-hashes -r requirements.lock
+	$(PIP) install -q -r requirements-sandbox.txt
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test-installed: requirements.txt requirements-sandbox.txt requirements-dev.txt pyproject.toml | $(VENV)/bin/python
+$(VENV)/.test-installed: requirements.lock requirements.txt requirements-sandbox.txt requirements-dev.txt pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q --require-hashes -r requirements.lock
 	$(PIP) install -q -r requirements-dev.txt
 	$(PIP) install -q --no-deps -e .
 	touch $@

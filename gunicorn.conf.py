@@ -8,6 +8,7 @@ TERM stops after at most graceful_timeout.
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -41,7 +42,25 @@ if _own_metrics_dir:
 _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
+def check_configuration():
+    """Stops the master with the setting's message: otherwise every worker would exit on it and gunicorn would
+    boot another, forever. Reads .env next to this file as wsgi.py does (the environment wins), without changing
+    the environment the workers inherit."""
+    from dotenv import dotenv_values
+
+    from core.config import ConfigError, load_settings
+
+    dotenv_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env")
+    environ = {**dotenv_values(dotenv_path), **os.environ}
+    try:
+        load_settings(environ)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
 def on_starting(server):
+    check_configuration()
     # Files from a previous run would add old counts to the new ones (prometheus_client's documented rule).
     os.makedirs(_metrics_dir, exist_ok=True)
     for name in os.listdir(_metrics_dir):

@@ -3,7 +3,7 @@
 import ipaddress
 
 import click
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from activity import recorded_mint
 from blueprints.auth import login_required
@@ -14,10 +14,12 @@ from chat import (
     hosted,
     process_chatkit_request,
 )
+from chat.retention import prune_threads_now_and_then
+from chat.streams import stream_slots
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
-from core.extensions import current_settings, mint_limit, openai_client
+from core.extensions import chat_limit, current_settings, mint_limit, openai_client, transcript_limit
 
 bp = Blueprint("chatkit", __name__)
 
@@ -54,23 +56,50 @@ def chat_page():
 
 @bp.post("/chatkit")
 @login_required
+@chat_limit
 def chatkit_endpoint():
     settings = current_settings()
     if settings.chat.mode != "self-hosted":
         raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
-    kind, payload = process_chatkit_request(request.get_data(), g.admin)
+    # Every request may start a model run, so each holds a slot until its answer has streamed (or is JSON).
+    release = stream_slots.take(g.admin, settings.chat.max_streams_per_admin, settings.chat.max_streams_per_worker)
+    try:
+        kind, payload = process_chatkit_request(request.get_data(), g.admin)
+    except BaseException:
+        release()
+        raise
+    _prune_old_threads(settings)
     if kind == "json":
+        release()
         return Response(payload, mimetype="application/json")
     # Streamed as it is produced: no buffering in nginx (X-Accel-Buffering) or in any cache.
-    return Response(
-        payload, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    response = Response(
+        _releasing(payload, release), mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+    # A stream the server closes before reading it never runs the generator's finally; closing always happens.
+    response.call_on_close(release)
+    return response
+
+
+def _releasing(chunks, release):
+    """The stream, giving its slot back when it ends or the client goes away (the server closes it)."""
+    try:
+        yield from chunks
+    finally:
+        release()
+
+
+def _prune_old_threads(settings):
+    engine = current_app.extensions["chatkit_server"].engine
+    prune_threads_now_and_then(engine, settings.chat.retention_days, current_app.logger)
 
 
 @bp.post("/api/v1/chat/voice-transcript")
 @login_required
+@transcript_limit
 def add_voice_transcript():
     """Adds a voice session's transcript lines to the admin's current chat thread (no model turn)."""
     settings = current_settings()
@@ -82,6 +111,7 @@ def add_voice_transcript():
         )
     thread_id, entries = _transcript_request(request.get_json(silent=True))
     thread_id, added = add_transcripts(g.admin, entries, thread_id)
+    _prune_old_threads(settings)
     return jsonify({"status": "success", "data": {"threadId": thread_id, "added": added}})
 
 

@@ -32,7 +32,11 @@ def readyz():
     """Ready for traffic: configuration complete, database reachable, OpenAI reachable within a short timeout."""
     checks = {"configuration": _configuration_check(), "database": _database_check(), "openai": _openai_check()}
     ready = all(check["ok"] for check in checks.values())
-    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+    body = {"status": "ready" if ready else "not_ready"}
+    # Which settings are missing and why the database failed is for operators (the callers /metrics admits).
+    if metrics_allowed(current_settings(), request.remote_addr, request.headers.get("Authorization")):
+        body["checks"] = checks
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/metrics")

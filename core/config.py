@@ -84,6 +84,11 @@ class ChatSettings:
     instructions: str | None = None
     domain_key: str | None = None
     script_url: str = DEFAULT_CHATKIT_SCRIPT_URL
+    rate_limit: str = "30 per minute"  # POST /chatkit per admin
+    transcript_rate_limit: str = "60 per minute"  # voice transcripts per admin
+    max_streams_per_admin: int = 3
+    max_streams_per_worker: int = 32
+    retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class ServerSettings:
     activity_retention_days: int
     trusted_proxies: int = 0
     log_format: str = "text"
+    # The direct peers (REMOTE_ADDR) whose X-Forwarded-* headers are believed; loopback by default.
+    trusted_proxy_addresses: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,11 @@ def _base_url(environ):
     parsed = urlparse(raw)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
         raise ConfigError("OPENAI_BASE_URL", raw, "an http(s) URL such as https://api.openai.com/v1")
+    if "@" in parsed.netloc:
+        # The base URL's origin goes into the CSP header and the browser's sdpUrl: a password there would leak.
+        shown = f"{parsed.scheme}://***@{parsed.netloc.rsplit('@', 1)[1]}{parsed.path}"
+        raise ConfigError("OPENAI_BASE_URL", shown,
+                          "a URL without user:password@ (the browser sees this URL; OpenAI takes the key as a header)")
     return raw.rstrip("/")
 
 
@@ -286,7 +298,7 @@ def _turn(environ):
     urls = tuple(part.strip() for part in raw.split(",") if part.strip())
     if not all(re.match(r"^turns?:[^\s]+$", url) for url in urls):
         raise ConfigError("TURN_URLS", raw, "a comma list of turn: or turns: URLs, e.g. turn:turn.example.org:3478?transport=udp")
-    secret = text(environ, "TURN_SHARED_SECRET")
+    secret = _turn_secret(environ)
     if secret and not urls:
         raise ConfigError("TURN_URLS", "", "set TURN_URLS too when TURN_SHARED_SECRET is set (the browser needs to know where the TURN server is)")
     return TurnSettings(
@@ -295,6 +307,24 @@ def _turn(environ):
         # Sessions last at most MAX_SESSION_MINUTES and TURN refreshes an allocation with the same credentials.
         credential_ttl_seconds=number(environ, "TURN_CREDENTIAL_TTL_SECONDS", 3900, 60, 86400, kind=int),
     )
+
+
+# Values copied from examples: anyone who read the same example could mint TURN credentials.
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "change_me", "secret", "password", "example", "turn-secret", "xxx"}
+MIN_TURN_SECRET_CHARS = 16
+
+
+def _turn_secret(environ):
+    secret = text(environ, "TURN_SHARED_SECRET")
+    if secret is None:
+        return None
+    if secret.lower() in PLACEHOLDER_SECRETS or secret.lower().startswith(("change", "<")) or len(secret) < MIN_TURN_SECRET_CHARS:
+        raise ConfigError(
+            "TURN_SHARED_SECRET", "(hidden)",
+            f"a random secret of at least {MIN_TURN_SECRET_CHARS} characters, not a placeholder; "
+            "generate one with: openssl rand -hex 32 (and put the same value in coturn's static-auth-secret)",
+        )
+    return secret
 
 
 # --- chat ----------------------------------------------------------------------------------------------------
@@ -318,6 +348,11 @@ def _chat(environ, realtime_instructions, agent=None):
         # Required outside localhost only, which depends on the request's host: the chat page checks it.
         domain_key=text(environ, "CHATKIT_DOMAIN_KEY"),
         script_url=_chatkit_script_url(environ),
+        rate_limit=rate_limit(environ, "CHAT_RATE_LIMIT", "30 per minute"),
+        transcript_rate_limit=rate_limit(environ, "TRANSCRIPT_RATE_LIMIT", "60 per minute"),
+        max_streams_per_admin=number(environ, "CHAT_MAX_STREAMS_PER_ADMIN", 3, 1, 100, kind=int),
+        max_streams_per_worker=number(environ, "CHAT_MAX_STREAMS_PER_WORKER", 32, 1, 10_000, kind=int),
+        retention_days=number(environ, "CHAT_RETENTION_DAYS", 90, 1, 36500, kind=int),
     )
 
 
@@ -395,17 +430,21 @@ def _server(environ, debug):
         activity_retention_days=number(environ, "ACTIVITY_RETENTION_DAYS", 30, 1, 3650, kind=int),
         trusted_proxies=number(environ, "TRUSTED_PROXIES", 0, 0, 5, kind=int),
         log_format=log_format,
+        trusted_proxy_addresses=_networks(environ, "TRUSTED_PROXY_ADDRESSES", "127.0.0.1,::1"),
     )
 
 
-def _metrics(environ):
-    raw = text(environ, "METRICS_ALLOW", "127.0.0.1,::1")
+def _networks(environ, name, default):
+    raw = text(environ, name, default)
     try:
-        allow = tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
     except ValueError as error:
-        raise ConfigError("METRICS_ALLOW", raw, f"a comma list of addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 ({error})") from None
+        raise ConfigError(name, raw, f"a comma list of addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 ({error})") from None
+
+
+def _metrics(environ):
     return MetricsSettings(
-        allow=allow,
+        allow=_networks(environ, "METRICS_ALLOW", "127.0.0.1,::1"),
         token=text(environ, "METRICS_TOKEN"),
         # Set by gunicorn.conf.py (or the operator) so every worker's metrics add up in one /metrics answer.
         multiproc_dir=text(environ, "PROMETHEUS_MULTIPROC_DIR"),

@@ -35,22 +35,32 @@ def _parsed_limits(text):
     return tuple(parse_many(text))
 
 
-def mint_limit(view):
-    """One budget per admin (MINT_RATE_LIMIT) for every kind of minting: Realtime secrets, relayed calls, ChatKit.
+def per_admin_limit(scope, limits_of):
+    """A decorator counting one budget per admin under `scope`; `limits_of(settings)` is its limit text.
 
     Counted with the `limits` library on Flask-Limiter's own storage (memory://, or redis:// shared by several
     instances), straight from here: Flask-Limiter's decorator resolves, filters and evaluates its limits twice
     a request, about a tenth of a mint's CPU (docs/performance.md)."""
 
-    @functools.wraps(view)
-    def limited(**kwargs):
-        strategy, key = limiter.limiter, admin_or_address()
-        for limit in _parsed_limits(current_settings().auth.mint_rate_limit):
-            if not strategy.hit(limit, "mint", key):
-                reset_at = strategy.get_window_stats(limit, "mint", key).reset_time
-                retry_after = max(1, int(reset_at - time.time()) + 1)
-                raise ApiError(429, "rate_limited", f"Too many requests ({limit}). Try again in {retry_after} s.",
-                               retry_after=retry_after)
-        return view(**kwargs)
+    def decorate(view):
+        @functools.wraps(view)
+        def limited(**kwargs):
+            strategy, key = limiter.limiter, admin_or_address()
+            for limit in _parsed_limits(limits_of(current_settings())):
+                if not strategy.hit(limit, scope, key):
+                    reset_at = strategy.get_window_stats(limit, scope, key).reset_time
+                    retry_after = max(1, int(reset_at - time.time()) + 1)
+                    raise ApiError(429, "rate_limited", f"Too many requests ({limit}). Try again in {retry_after} s.",
+                                   retry_after=retry_after)
+            return view(**kwargs)
 
-    return limited
+        return limited
+
+    return decorate
+
+
+# One budget per admin (MINT_RATE_LIMIT) for every kind of minting: Realtime secrets, relayed calls, ChatKit.
+mint_limit = per_admin_limit("mint", lambda settings: settings.auth.mint_rate_limit)
+# Every chat request (CHAT_RATE_LIMIT) and voice transcript post (TRANSCRIPT_RATE_LIMIT), per admin.
+chat_limit = per_admin_limit("chat", lambda settings: settings.chat.rate_limit)
+transcript_limit = per_admin_limit("transcript", lambda settings: settings.chat.transcript_rate_limit)

@@ -1,5 +1,6 @@
 """HTTPS, HSTS, the content security policy and other security headers (Flask-Talisman), and ProxyFix."""
 
+import ipaddress
 from urllib.parse import urlparse
 
 from flask_talisman import Talisman
@@ -50,12 +51,38 @@ def _without_forwarded_proto(wsgi_app):
     return app
 
 
+FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+                     "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX", "HTTP_FORWARDED")
+
+
+def is_trusted_peer(remote_address, networks):
+    try:
+        address = ipaddress.ip_address(remote_address or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def _forwarded_only_from(wsgi_app, networks):
+    """Drops X-Forwarded-* unless the direct peer is a trusted proxy (TRUSTED_PROXY_ADDRESSES): a hop count alone
+    would believe a client that reaches the app's port directly and sends the headers itself."""
+
+    def app(environ, start_response):
+        if not is_trusted_peer(environ.get("REMOTE_ADDR"), networks):
+            for name in FORWARDED_HEADERS:
+                environ.pop(name, None)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_security(app, settings):
     if settings.server.trusted_proxies:
         # Each trusted proxy appends one X-Forwarded-For entry and sets the scheme; trusting more than stand
         # in front would let a client forge its address (rate limits) or claim HTTPS.
         n = settings.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0, x_port=0, x_prefix=0)
+        app.wsgi_app = _forwarded_only_from(app.wsgi_app, settings.server.trusted_proxy_addresses)
     else:
         app.wsgi_app = _without_forwarded_proto(app.wsgi_app)
     Talisman(

@@ -492,3 +492,95 @@ def test_a_chat_model_on_the_deprecations_page_is_refused_with_its_date(model, w
 @pytest.mark.parametrize("model", ["gpt-5.5", "gpt-5.6-luna", "gpt-5.4-mini"])
 def test_current_chat_models_and_newer_families_are_accepted(model):
     assert chat_model_problem(model, today="2026-11-25") is None
+
+
+# --- limits and retention --------------------------------------------------------------------------------------
+
+
+def _open_stalled_stream(admin, model):
+    """Starts an answer that streams a little and then waits; returns the open response once text has arrived."""
+    import threading
+
+    model.enqueue(_stalling_answer("Half", threading.Event()))
+    response = chatkit(admin, create_thread("Tell me everything"), buffered=False)
+    for chunk in response.response:
+        if b"Half" in chunk:
+            return response
+    raise AssertionError("the stalled answer never streamed")
+
+
+def test_an_admin_with_the_maximum_of_answers_streaming_is_told_to_wait(make_selfhosted_app, model):
+    app = make_selfhosted_app(model, CHAT_MAX_STREAMS_PER_ADMIN="2")
+    alice = signed_in(app)
+    streams = [_open_stalled_stream(alice, model) for _ in range(2)]
+    refused = chatkit(alice, create_thread("One more"))
+    for stream in streams:
+        stream.close()
+    assert refused.status_code == 429
+    assert refused.get_json()["code"] == "too_many_streams"
+    assert refused.get_json()["message"] == "You have 2 chat answers streaming already; wait for one to finish."
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_a_stream_the_client_leaves_gives_its_slot_back(make_selfhosted_app, model):
+    app = make_selfhosted_app(model, CHAT_MAX_STREAMS_PER_ADMIN="1")
+    alice = signed_in(app)
+    _open_stalled_stream(alice, model).close()  # the browser went away
+    model.enqueue(answer("Next answer"))
+    assert chatkit(alice, create_thread("Again")).status_code == 200
+
+
+def test_the_worker_cap_counts_every_admins_streams(make_selfhosted_app, model):
+    app = make_selfhosted_app(model, CHAT_MAX_STREAMS_PER_WORKER="1")
+    stream = _open_stalled_stream(signed_in(app), model)
+    refused = chatkit(signed_in(app, BOB), create_thread("Me too"))
+    stream.close()
+    assert refused.status_code == 429
+    assert "CHAT_MAX_STREAMS_PER_WORKER" in refused.get_json()["message"]
+
+
+def test_chat_requests_are_rate_limited_per_admin(make_selfhosted_app, model):
+    app = make_selfhosted_app(model, CHAT_RATE_LIMIT="2 per minute")
+    alice, bob = signed_in(app), signed_in(app, BOB)
+    listing = {"type": "threads.list", "params": {"limit": 10, "order": "desc"}}
+    answers = [chatkit(alice, listing) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].get_json()["code"] == "rate_limited" and int(answers[2].headers["Retry-After"]) > 0
+    assert chatkit(bob, listing).status_code == 200  # bob has his own budget
+
+
+def test_voice_transcripts_are_rate_limited_per_admin(make_selfhosted_app, model):
+    alice = signed_in(make_selfhosted_app(model, TRANSCRIPT_RATE_LIMIT="1 per minute"))
+    body = {"threadId": None, "entries": [{"role": "user", "text": "hello"}]}
+    assert alice.post("/api/v1/chat/voice-transcript", json=body).status_code == 200
+    refused = alice.post("/api/v1/chat/voice-transcript", json=body)
+    assert refused.status_code == 429 and refused.get_json()["code"] == "rate_limited"
+
+
+def test_threads_untouched_for_the_retention_are_deleted_with_their_items(chat_app, alice, model, monkeypatch):
+    from sqlalchemy import func, select, update
+
+    from chat import retention
+    from chat.tables import items_table, threads_table
+
+    model.enqueue(answer("An old answer"))
+    old_id = sse_events(chatkit(alice, create_thread("An old question")).get_data())[0]["thread"]["id"]
+    engine = chat_app.extensions["chatkit_server"].engine
+    with engine.begin() as connection:
+        connection.execute(update(threads_table).where(threads_table.c.id == old_id).values(updated_at=1.0))
+    monkeypatch.setitem(retention._last_prune, "at", -retention.PRUNE_INTERVAL_SECONDS)
+    bob = signed_in(chat_app, BOB)  # any admin's write prunes
+    new_id = bob.post("/api/v1/chat/voice-transcript",
+                      json={"threadId": None, "entries": [{"role": "user", "text": "new"}]}).get_json()["data"]["threadId"]
+    with engine.connect() as connection:
+        threads = connection.execute(select(threads_table.c.id)).scalars().all()
+        old_items = connection.execute(select(func.count()).where(items_table.c.thread_id == old_id)).scalar()
+    assert threads == [new_id] and old_items == 0
+
+
+def test_chat_limits_and_retention_defaults():
+    from core.config import load_settings
+
+    chat = load_settings({"SECRET_KEY": "s"}).chat
+    assert (chat.rate_limit, chat.transcript_rate_limit) == ("30 per minute", "60 per minute")
+    assert (chat.max_streams_per_admin, chat.max_streams_per_worker, chat.retention_days) == (3, 32, 90)

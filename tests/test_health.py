@@ -58,6 +58,21 @@ def test_readyz_is_not_ready_when_the_database_is_gone(make_app, openai_mock, tm
     assert response.get_json()["checks"]["database"]["ok"] is False
 
 
+def test_readyz_tells_others_only_whether_it_is_ready(make_app, openai_mock):
+    openai_mock.get(MODELS, json={"data": []})
+    client = make_app(OPENAI_API_KEY=None).test_client()
+    response = client.get("/readyz", environ_base=OUTSIDER)
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "not_ready"}
+
+
+def test_readyz_gives_details_to_a_caller_with_the_metrics_token(make_app, openai_mock):
+    openai_mock.get(MODELS, json={"data": []})
+    client = make_app(OPENAI_API_KEY=None, METRICS_TOKEN="scrape-token-123").test_client()
+    response = client.get("/readyz", environ_base=OUTSIDER, headers={"Authorization": "Bearer scrape-token-123"})
+    assert "OPENAI_API_KEY is not set" in response.get_json()["checks"]["configuration"]["detail"]
+
+
 def test_readyz_asks_openai_at_most_once_in_a_while(client, openai_mock):
     openai_mock.get(MODELS, json={"data": []})
     for _ in range(5):

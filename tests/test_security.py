@@ -16,6 +16,8 @@ from tests.support import ADMIN, SignedInAdmin
 
 HTTPS = "https://console.example.org"
 MINT = "/api/v1/chatkit/realtime-session"
+TURN_SECRET = "0123456789abcdef0123456789abcdef"
+DIRECT_CLIENT = {"REMOTE_ADDR": "203.0.113.9"}
 
 
 def csp_of(response):
@@ -111,6 +113,42 @@ def test_without_trusted_proxies_a_forged_forwarded_for_does_not_reset_the_limit
     assert _login_attempts_until_refused(client, "198.51.100.8") == 1
 
 
+def test_a_direct_client_cannot_forge_a_loopback_address_to_read_metrics(make_app):
+    client = make_app(TRUSTED_PROXIES="1").test_client()
+    response = client.get("/metrics", environ_base=DIRECT_CLIENT, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert response.status_code == 404
+
+
+def test_a_direct_client_cannot_claim_https_even_with_trusted_proxies(make_app):
+    client = make_app(FORCE_HTTPS="1", TRUSTED_PROXIES="1").test_client()
+    response = client.get("/login", base_url="http://console.example.org", environ_base=DIRECT_CLIENT,
+                          headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"})
+    assert response.status_code == 301
+
+
+def test_a_proxy_listed_in_trusted_proxy_addresses_is_believed(make_app):
+    client = make_app(TRUSTED_PROXIES="1", TRUSTED_PROXY_ADDRESSES="10.0.0.0/8").test_client()
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert response.status_code == 200
+
+
+def test_trusted_proxy_addresses_must_be_addresses_or_networks():
+    with pytest.raises(ConfigError, match="TRUSTED_PROXY_ADDRESSES"):
+        load_settings({"SECRET_KEY": "s", "TRUSTED_PROXY_ADDRESSES": "nginx.local"})
+
+
+@pytest.mark.parametrize("secret", ["change-me", "CHANGEME", "secret", "short-but-random"[:15]])
+def test_a_placeholder_or_short_turn_secret_stops_start_up_in_words(secret):
+    with pytest.raises(ConfigError, match="TURN_SHARED_SECRET.*at least 16 characters.*openssl rand -hex 32"):
+        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": secret, "TURN_URLS": "turn:turn.example.org:3478"})
+
+
+def test_userinfo_in_the_openai_base_url_stops_start_up_without_showing_the_password():
+    with pytest.raises(ConfigError, match="without user:password@") as refused:
+        load_settings({"SECRET_KEY": "s", "OPENAI_BASE_URL": "https://user:hunter2@proxy.example.org/v1"})
+    assert "hunter2" not in str(refused.value)
+
+
 @pytest.mark.parametrize("value", ["-1", "6", "two"])
 def test_trusted_proxies_must_be_a_small_count(value):
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
@@ -163,7 +201,7 @@ def test_ice_servers_keep_the_configured_ones_and_add_turn_with_fresh_credential
     settings = load_settings({
         "SECRET_KEY": "s",
         "ICE_SERVERS": '[{"urls":"stun:stun1.example.org:3478"},{"urls":"stun:stun2.example.org:3478"}]',
-        "TURN_SHARED_SECRET": "s3cret",
+        "TURN_SHARED_SECRET": TURN_SECRET,
         "TURN_URLS": "turn:turn1.example.org:3478?transport=udp, turns:turn2.example.org:5349",
         "TURN_CREDENTIAL_TTL_SECONDS": "900",
     })
@@ -175,7 +213,7 @@ def test_ice_servers_keep_the_configured_ones_and_add_turn_with_fresh_credential
 
 def test_the_mint_answer_hands_the_browser_per_session_turn_credentials(make_app, openai_mock):
     openai_mock.post("https://api.openai.com/v1/realtime/client_secrets", json=client_secret_response())
-    app = make_app(TURN_SHARED_SECRET="s3cret", TURN_URLS="turn:127.0.0.1:3478")
+    app = make_app(TURN_SHARED_SECRET=TURN_SECRET, TURN_URLS="turn:127.0.0.1:3478")
     admin = SignedInAdmin(app.test_client())
     admin.login()
     before = int(time.time())
@@ -183,12 +221,12 @@ def test_the_mint_answer_hands_the_browser_per_session_turn_credentials(make_app
     expiry, user = turn["username"].split(":", 1)
     assert user == stable_admin_id(ADMIN)
     assert before + 3900 <= int(expiry) <= int(time.time()) + 3900
-    assert turn["credential"] == turn_credentials("s3cret", user, 0, now=int(expiry))[1]
-    assert "s3cret" not in json.dumps(turn)
+    assert turn["credential"] == turn_credentials(TURN_SECRET, user, 0, now=int(expiry))[1]
+    assert TURN_SECRET not in json.dumps(turn)
 
 
 def test_a_turn_secret_without_turn_urls_stops_start_up():
     with pytest.raises(ConfigError, match="TURN_URLS"):
-        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": "x"})
+        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": TURN_SECRET})
     with pytest.raises(ConfigError, match="TURN_URLS"):
         load_settings({"SECRET_KEY": "s", "TURN_URLS": "stun:x.example.org"})
