@@ -13,13 +13,20 @@ from chat import (
     current_chat_thread,
     hosted,
     process_chatkit_request,
+    starts_a_stream,
 )
 from chat.retention import prune_threads_now_and_then
 from chat.streams import stream_slots
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
-from core.extensions import chat_limit, current_settings, mint_limit, openai_client, transcript_limit
+from core.extensions import (
+    chat_limit,
+    current_settings,
+    mint_limit,
+    openai_client,
+    transcript_limit,
+)
 
 bp = Blueprint("chatkit", __name__)
 
@@ -63,10 +70,14 @@ def chatkit_endpoint():
         raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
-    # Every request may start a model run, so each holds a slot until its answer has streamed (or is JSON).
-    release = stream_slots.take(g.admin, settings.chat.max_streams_per_admin, settings.chat.max_streams_per_worker)
+    body = request.get_data()
+    # A request that starts a model run holds a slot until its answer has streamed; listing threads needs none.
+    if starts_a_stream(body):
+        release = stream_slots.take(g.admin, settings.chat.max_streams_per_admin, settings.chat.max_streams_per_worker)
+    else:
+        release = _nothing_to_release
     try:
-        kind, payload = process_chatkit_request(request.get_data(), g.admin)
+        kind, payload = process_chatkit_request(body, g.admin)
     except BaseException:
         release()
         raise
@@ -82,6 +93,10 @@ def chatkit_endpoint():
     # A stream the server closes before reading it never runs the generator's finally; closing always happens.
     response.call_on_close(release)
     return response
+
+
+def _nothing_to_release():
+    pass
 
 
 def _releasing(chunks, release):

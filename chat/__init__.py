@@ -5,7 +5,9 @@ openai-chatkit and openai-agents take about a second to import, so they load on 
 start-up (docs/performance.md, start-up time); only the tables are defined up front.
 """
 
+import functools
 import gc
+import json
 import threading
 
 from flask import current_app
@@ -65,6 +67,25 @@ def chat_server():
 def current_chat_thread(admin):
     """The admin's most recently active self-hosted thread id, or None (no ChatKit import needed)."""
     return current_thread_id(current_app.extensions["chatkit_server"].engine, admin)
+
+
+@functools.cache
+def _streaming_types():
+    from typing import get_args
+
+    from chatkit.types import StreamingReq
+
+    return frozenset(request.model_fields["type"].default for request in get_args(StreamingReq))
+
+
+def starts_a_stream(body):
+    """Whether a ChatKit request body asks for a streamed answer (a model run), as ChatKit's own StreamingReq says;
+    listing or loading threads does not. An unreadable body is refused later as not a ChatKit request."""
+    try:
+        kind = json.loads(body).get("type")
+    except (ValueError, AttributeError):
+        return False
+    return kind in _streaming_types()
 
 
 def not_found(what):

@@ -522,6 +522,15 @@ def test_an_admin_with_the_maximum_of_answers_streaming_is_told_to_wait(make_sel
     assert int(refused.headers["Retry-After"]) > 0
 
 
+def test_an_admin_with_the_maximum_of_answers_streaming_can_still_list_their_threads(make_selfhosted_app, model):
+    app = make_selfhosted_app(model, CHAT_MAX_STREAMS_PER_ADMIN="1")
+    alice = signed_in(app)
+    stream = _open_stalled_stream(alice, model)
+    listed = chatkit(alice, {"type": "threads.list", "params": {"limit": 10, "order": "desc"}})
+    stream.close()
+    assert listed.status_code == 200 and "data" in listed.get_json()
+
+
 def test_a_stream_the_client_leaves_gives_its_slot_back(make_selfhosted_app, model):
     app = make_selfhosted_app(model, CHAT_MAX_STREAMS_PER_ADMIN="1")
     alice = signed_in(app)
