@@ -3,6 +3,7 @@
 import functools
 import getpass
 import sys
+from urllib.parse import urlsplit
 
 import click
 from flask import (
@@ -67,8 +68,16 @@ def login_required(view):
 
 
 def _safe_next(target):
-    # Only paths on this site, so the login form cannot bounce an admin to another one.
-    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+    """`target` when it is a path on this site, else None, so the login form cannot bounce an admin elsewhere.
+
+    Browsers (and werkzeug's Location header) drop tabs and line breaks from URLs and read a backslash as a
+    slash, so "/<tab>/evil.example" or "/<backslash>evil.example" would leave the site: such targets are refused."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(character.isspace() or not character.isprintable() for character in target):
+        return None
+    parsed = urlsplit(target)
+    return target if not parsed.scheme and not parsed.netloc else None
 
 
 def _login_limit():

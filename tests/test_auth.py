@@ -1,5 +1,7 @@
 """Admin sign-in: who gets in, where they land, and what everyone else sees."""
 
+import pytest
+
 from app import create_app
 from core.admins import add_admin, admin_names, remove_admin, verify_admin
 from tests.support import ADMIN, PASSWORD, SignedInAdmin, csrf_token_from
@@ -39,10 +41,21 @@ def test_login_lands_on_the_page_asked_for(client):
     assert signed_in
 
 
-def test_login_never_redirects_off_site(client):
+def sign_in_with_next(client, raw_next):
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=//evil.example/", data={"username": ADMIN, "password": PASSWORD, "csrf_token": token})
-    assert response.headers["Location"] == "/admin/voice"
+    return client.post(f"/login?next={raw_next}", data={"username": ADMIN, "password": PASSWORD, "csrf_token": token})
+
+
+@pytest.mark.parametrize("raw_next", [
+    "//evil.example/", "/%09/evil.example", "/%0a/evil.example", "/%0d/evil.example", "/%5Cevil.example",
+    "/\\evil.example", "/%2f/evil.example", "/%2F%2Fevil.example", "https://evil.example/", "/%20/evil.example",
+])
+def test_login_never_redirects_off_site(client, raw_next):
+    assert sign_in_with_next(client, raw_next).headers["Location"] == "/admin/voice"
+
+
+def test_login_keeps_a_same_site_next_with_its_query(client):
+    assert sign_in_with_next(client, "/admin/activity%3Fx%3D1").headers["Location"] == "/admin/activity?x=1"
 
 
 def test_a_wrong_password_is_refused_and_keeps_the_username(client):
