@@ -27,6 +27,7 @@ from core.admins import (
 )
 from core.errors import not_signed_in, wants_json
 from core.extensions import current_settings, limiter
+from core.security import no_store
 
 bp = Blueprint("auth", __name__, cli_group="admin")
 
@@ -85,6 +86,7 @@ def _login_limit():
 
 
 @bp.route("/login", methods=("GET", "POST"))
+@no_store
 @limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "unknown")
 def login():
     username = request.form.get("username", "").strip()

@@ -17,6 +17,7 @@ from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
 from core.extensions import current_settings, mint_limit, openai_client
+from core.security import no_store
 
 bp = Blueprint("chatkit", __name__)
 
@@ -109,6 +110,7 @@ def _transcript_request(body):
 
 
 @bp.post("/api/v1/chatkit/session")
+@no_store
 @login_required
 @mint_limit
 def create_chatkit_session():

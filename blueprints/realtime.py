@@ -18,6 +18,7 @@ from core.admins import stable_admin_id
 from core.errors import bad_request
 from core.extensions import current_settings, limiter, mint_limit, openai_client
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
+from core.security import no_store
 from realtime.minting import (
     MAX_SDP_BYTES,
     mint_for_admin,
@@ -32,6 +33,7 @@ bp = Blueprint("realtime", __name__)
 
 
 @bp.get("/admin/voice")
+@no_store
 @login_required
 def voice_page():
     settings = current_settings()
@@ -57,6 +59,7 @@ def voice_page_options(settings):
 
 # The seed's path, though it mints a Realtime secret: existing clients post here, so the path stays.
 @bp.post("/api/v1/chatkit/realtime-session")
+@no_store
 @login_required
 @mint_limit
 def create_realtime_session():
@@ -70,6 +73,7 @@ def create_realtime_session():
 
 
 @bp.post("/api/v1/realtime/calls")
+@no_store
 @login_required
 @mint_limit
 def relay_realtime_call():
