@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from core.admins import stable_admin_id
 from core.config import ConfigError, load_settings
 from harness.payloads import ANSWER_SDP, OFFER_SDP, chatkit_session_response, client_secret_response
 from realtime.turn import ice_servers_for, turn_credentials
-from tests.support import ADMIN, SignedInAdmin
+from tests.support import SignedInAdmin, openai_id_of
 
 HTTPS = "https://console.example.org"
 MINT = "/api/v1/chatkit/realtime-session"
@@ -181,7 +180,7 @@ def test_the_mint_answer_hands_the_browser_per_session_turn_credentials(make_app
     before = int(time.time())
     turn = admin.post(MINT).get_json()["data"]["iceServers"][-1]
     expiry, user = turn["username"].split(":", 1)
-    assert user == stable_admin_id(ADMIN)
+    assert user == openai_id_of(app)
     assert before + 3900 <= int(expiry) <= int(time.time()) + 3900
     assert turn["credential"] == turn_credentials("s3cret", user, 0, now=int(expiry))[1]
     assert "s3cret" not in json.dumps(turn)
