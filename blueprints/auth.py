@@ -155,7 +155,9 @@ def login():
 
 def _sign_in(username, password):
     user_limit = current_settings().auth.login_user_rate_limit
-    retry_after = retry_after_if_over(user_limit, "login-user", username)
+    # No real username is longer (core.admins.USERNAME), and a huge form field must not become a huge storage key.
+    limit_key = username[:65]
+    retry_after = retry_after_if_over(user_limit, "login-user", limit_key)
     if retry_after is not None:
         _audit("sign_in_refused_too_many_failures", username)
         return _login_page(username, 429, f"Too many failed sign-ins for this username ({user_limit}). "
@@ -169,7 +171,7 @@ def _sign_in(username, password):
     finally:
         _password_checks.release()
     if admin is None:
-        hit_limits(user_limit, "login-user", username)
+        hit_limits(user_limit, "login-user", limit_key)
         _audit("sign_in_failed", username)
         return _login_page(username, 401, "Wrong username or password.")
     start_session(session, current_app.secret_key, username, admin)
