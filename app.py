@@ -39,6 +39,9 @@ def create_app(test_config=None):
         SETTINGS=settings,
         # Debug without SECRET_KEY still runs; sessions then last until the process restarts.
         SECRET_KEY=settings.auth.secret_key or secrets.token_hex(32),
+        # __Host-: the browser keeps the cookie only when Secure, Path=/ and without Domain, so no other host under
+        # the same domain (or plain HTTP) can plant or overwrite it.
+        SESSION_COOKIE_NAME="__Host-session" if settings.server.force_https else "session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.server.force_https,

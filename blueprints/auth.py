@@ -2,7 +2,11 @@
 
 import functools
 import getpass
+import json
+import logging
 import sys
+import threading
+from urllib.parse import urlsplit
 
 import click
 from flask import (
@@ -17,36 +21,81 @@ from flask import (
     url_for,
 )
 
+from chat.tables import adopt_legacy_threads
 from core.admins import (
     AdminFileError,
     add_admin,
     admin_names,
+    find_admin,
     remove_admin,
+    stable_admin_id,
     verify_admin,
 )
+from core.database import database
 from core.errors import not_signed_in, wants_json
-from core.extensions import current_settings, limiter
+from core.extensions import client_address, current_settings, hit_limits, limiter, retry_after_if_over
+from core.security import no_store
+from core.sessions import record_sign_out, session_problem, start_session
 
 bp = Blueprint("auth", __name__, cli_group="admin")
 
 
+# scrypt takes tens of milliseconds of a core: a flood of sign-ins must not take every worker thread.
+MAX_CONCURRENT_PASSWORD_CHECKS = 4
+_password_checks = threading.BoundedSemaphore(MAX_CONCURRENT_PASSWORD_CHECKS)
+audit = logging.getLogger("audit")
+
+
+def _admins_file():
+    return current_settings().auth.admin_users_file
+
+
+def _note_admin_file_error(error):
+    # Nobody is let in until the file is fixed; the log names the file, the login page only says what is wrong.
+    current_app.logger.error("admin file unusable: %s", error)
+    g.admin_file_error = error.public
+
+
 def _known_admins():
-    path = current_settings().auth.admin_users_file
     try:
-        return admin_names(path)
+        return admin_names(_admins_file())
     except AdminFileError as error:
-        # Nobody is let in until the file is fixed; the login page says why.
-        current_app.logger.error("admin file unreadable: %s", error)
-        g.admin_file_error = str(error)
+        _note_admin_file_error(error)
         return []
+
+
+def _find_admin(name):
+    try:
+        return find_admin(_admins_file(), name)
+    except AdminFileError as error:
+        _note_admin_file_error(error)
+        return None
+
+
+def _audit(event, username):
+    # The username comes from the form: quoted, so a crafted one cannot forge another log line. Never the password.
+    audit.info("%s admin=%s client=%s request_id=%s", event, json.dumps(username[:80]), request.remote_addr,
+               g.get("request_id"))
 
 
 @bp.before_app_request
 def load_signed_in_admin():
+    """g.admin (the name, for display and activity), g.admin_id (keys the chat store) and g.admin_openai_id (the
+    admin's id at OpenAI), or all None. A session ends here when its admin was removed, re-added or given a new
+    password, signed out anywhere, or when it outlived SESSION_LIFETIME_HOURS or SESSION_IDLE_MINUTES."""
+    g.admin = g.admin_id = g.admin_openai_id = None
     name = session.get("admin")
-    known = _known_admins()
-    # An admin removed from the file is signed out at their next request.
-    g.admin = name if name in known else None
+    if name is None:
+        return
+    admin = _find_admin(name)
+    problem = session_problem(session, admin, current_app.secret_key, current_settings().auth, database())
+    if problem is not None:
+        session.clear()
+        if problem:
+            flash(problem, "error")
+        return
+    g.admin, g.admin_id = name, admin.admin_id
+    g.admin_openai_id = stable_admin_id(current_app.secret_key, admin.admin_id)
 
 
 def login_required(view):
@@ -67,35 +116,75 @@ def login_required(view):
 
 
 def _safe_next(target):
-    # Only paths on this site, so the login form cannot bounce an admin to another one.
-    return target if target and target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+    """`target` when it is a path on this site, else None, so the login form cannot bounce an admin elsewhere.
+
+    Browsers (and werkzeug's Location header) drop tabs and line breaks from URLs and read a backslash as a
+    slash, so "/<tab>/evil.example" or "/<backslash>evil.example" would leave the site: such targets are refused."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(character.isspace() or not character.isprintable() for character in target):
+        return None
+    parsed = urlsplit(target)
+    return target if not parsed.scheme and not parsed.netloc else None
 
 
 def _login_limit():
     return current_settings().auth.login_rate_limit
 
 
+def _login_page(username, status, message=None, headers=None):
+    if message:
+        flash(message, "error")
+    return render_template("auth/login.html", username=username), status, headers or {}
+
+
 @bp.route("/login", methods=("GET", "POST"))
-@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: request.remote_addr or "unknown")
+@no_store
+@limiter.limit(_login_limit, methods=["POST"], key_func=client_address)
 def login():
     username = request.form.get("username", "").strip()
+    known = _known_admins()
     if g.get("admin_file_error"):
-        flash(f"Sign-in is unavailable until the admin file is fixed: {g.admin_file_error}", "error")
-        return render_template("auth/login.html", username=username), 503
+        return _login_page(username, 503, f"Sign-in is unavailable until the admin file is fixed: {g.admin_file_error}")
     if request.method == "POST":
-        if verify_admin(current_settings().auth.admin_users_file, username, request.form.get("password", "")):
-            session.clear()
-            session["admin"] = username
-            return redirect(_safe_next(request.args.get("next")) or url_for("realtime.voice_page"))
-        flash("Wrong username or password.", "error")
-        return render_template("auth/login.html", username=username), 401
-    if not _known_admins():
+        return _sign_in(username, request.form.get("password", ""))
+    if not known:
         flash("No admin exists yet. Create one with: flask admin add NAME", "error")
-    return render_template("auth/login.html", username=username)
+    return _login_page(username, 200)
+
+
+def _sign_in(username, password):
+    user_limit = current_settings().auth.login_user_rate_limit
+    # No real username is longer (core.admins.USERNAME), and a huge form field must not become a huge storage key.
+    limit_key = username[:65]
+    retry_after = retry_after_if_over(user_limit, "login-user", limit_key)
+    if retry_after is not None:
+        _audit("sign_in_refused_too_many_failures", username)
+        return _login_page(username, 429, f"Too many failed sign-ins for this username ({user_limit}). "
+                           f"Try again in {retry_after} s.", {"Retry-After": str(retry_after)})
+    if not _password_checks.acquire(blocking=False):
+        return _login_page(username, 503, "Too many sign-ins are being checked right now; try again in a moment.",
+                           {"Retry-After": "1"})
+    try:
+        correct = verify_admin(_admins_file(), username, password)
+        admin = _find_admin(username) if correct else None
+    finally:
+        _password_checks.release()
+    if admin is None:
+        hit_limits(user_limit, "login-user", limit_key)
+        _audit("sign_in_failed", username)
+        return _login_page(username, 401, "Wrong username or password.")
+    start_session(session, current_app.secret_key, username, admin)
+    adopt_legacy_threads(database(), username, admin.admin_id)
+    _audit("sign_in", username)
+    return redirect(_safe_next(request.args.get("next")) or url_for("realtime.voice_page"))
 
 
 @bp.post("/logout")
 def logout():
+    if g.admin is not None:
+        record_sign_out(database(), g.admin_id)
+        _audit("sign_out", g.admin)
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

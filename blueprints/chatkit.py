@@ -18,7 +18,7 @@ from chat import (
 from chat.retention import prune_threads_now_and_then
 from chat.streams import stream_slots
 from chat.transcripts import TranscriptEntry, valid_entry_id
-from core.admins import stable_admin_id
+from core.admins import AdminFileError, find_admin, legacy_admin_id, stable_admin_id
 from core.errors import ApiError, bad_request, not_configured
 from core.extensions import (
     chat_limit,
@@ -27,6 +27,7 @@ from core.extensions import (
     openai_client,
     transcript_limit,
 )
+from core.security import no_store
 
 bp = Blueprint("chatkit", __name__)
 
@@ -53,7 +54,7 @@ def chat_page():
     settings = current_settings()
     self_hosted = settings.chat.mode == "self-hosted"
     domain_key = settings.chat.domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
-    current_thread = current_chat_thread(g.admin) if self_hosted else None
+    current_thread = current_chat_thread(g.admin_id) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
         current_thread=current_thread,
@@ -77,7 +78,7 @@ def chatkit_endpoint():
     else:
         release = _nothing_to_release
     try:
-        kind, payload = process_chatkit_request(body, g.admin)
+        kind, payload = process_chatkit_request(body, g.admin_id)
     except BaseException:
         release()
         raise
@@ -125,7 +126,7 @@ def add_voice_transcript():
             "hosted ChatKit threads cannot be written by this server.",
         )
     thread_id, entries = _transcript_request(request.get_json(silent=True))
-    thread_id, added = add_transcripts(g.admin, entries, thread_id)
+    thread_id, added = add_transcripts(g.admin_id, entries, thread_id)
     _prune_old_threads(settings)
     return jsonify({"status": "success", "data": {"threadId": thread_id, "added": added}})
 
@@ -156,6 +157,7 @@ def _transcript_request(body):
 
 
 @bp.post("/api/v1/chatkit/session")
+@no_store
 @login_required
 @mint_limit
 def create_chatkit_session():
@@ -173,7 +175,7 @@ def create_chatkit_session():
     # ChatKit has no refresh endpoint: a refresh (current given) is simply a new session.
     client = openai_client()
     minted = recorded_mint(
-        "chatkit", g.admin, lambda: client.create_chatkit_session(settings.chat.agent_id, stable_admin_id(g.admin))
+        "chatkit", g.admin, lambda: client.create_chatkit_session(settings.chat.agent_id, g.admin_openai_id)
     )
     return jsonify(
         {
@@ -193,11 +195,20 @@ def export_hosted_command(admin):
     if not settings.openai.api_key:
         raise click.ClickException("OPENAI_API_KEY is not set: it must be the key of the workflow's project.")
     try:
-        # Hosted sessions were opened with this user id for the admin (POST /api/v1/chatkit/session).
-        result = export_hosted_threads(openai_client(), chat_server().store, admin, stable_admin_id(admin))
-    except ApiError as error:
-        raise click.ClickException(error.message) from None
-    click.echo(
-        f"Exported {result.threads} thread(s) with {result.messages} message(s) for {admin}; "
-        f"{result.already_here} thread(s) were already here; {result.left_out} item(s) other than messages left out."
-    )
+        found = find_admin(settings.auth.admin_users_file, admin)
+    except AdminFileError as error:
+        raise click.ClickException(str(error)) from None
+    if found is None:
+        raise click.ClickException(f"no admin named {admin} in {settings.auth.admin_users_file}")
+    # Hosted sessions were opened under the admin's id at OpenAI (POST /api/v1/chatkit/session), and before
+    # admin ids under a hash of the name: both are looked up.
+    users = (legacy_admin_id(admin), stable_admin_id(current_app.secret_key, found.admin_id))
+    for user in users:
+        try:
+            result = export_hosted_threads(openai_client(), chat_server().store, found.admin_id, user)
+        except ApiError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(
+            f"Exported {result.threads} thread(s) with {result.messages} message(s) for {admin} (ChatKit user {user}); "
+            f"{result.already_here} thread(s) were already here; {result.left_out} item(s) other than messages left out."
+        )

@@ -14,10 +14,10 @@ from flask import (
 
 import activity
 from blueprints.auth import login_required
-from core.admins import stable_admin_id
 from core.errors import bad_request
 from core.extensions import current_settings, limiter, mint_limit, openai_client
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
+from core.security import no_store
 from realtime.minting import (
     MAX_SDP_BYTES,
     mint_for_admin,
@@ -32,6 +32,7 @@ bp = Blueprint("realtime", __name__)
 
 
 @bp.get("/admin/voice")
+@no_store
 @login_required
 def voice_page():
     settings = current_settings()
@@ -46,7 +47,7 @@ def voice_page_options(settings):
         "calls_url": url_for("realtime.relay_realtime_call"),
         "telemetry_url": url_for("realtime.voice_telemetry"),
         # Relay mode has no mint answer to carry TURN credentials, so the page gets its own (TURN_SHARED_SECRET).
-        "ice_servers": ice_servers_for(settings, stable_admin_id(g.admin)),
+        "ice_servers": ice_servers_for(settings, g.admin_openai_id),
         "connect_timeout_seconds": settings.realtime.connect_timeout_seconds,
         "max_session_minutes": settings.realtime.max_session_minutes,
         "openai_session_minutes": MAX_SESSION_MINUTES,
@@ -57,6 +58,7 @@ def voice_page_options(settings):
 
 # The seed's path, though it mints a Realtime secret: existing clients post here, so the path stays.
 @bp.post("/api/v1/chatkit/realtime-session")
+@no_store
 @login_required
 @mint_limit
 def create_realtime_session():
@@ -65,17 +67,18 @@ def create_realtime_session():
         raise bad_request("The body must be JSON (Content-Type: application/json), e.g. {\"voice\": \"marin\"}.")
     overrides = parse_session_overrides(body)
     settings, client = current_settings(), openai_client()
-    data, _minted = activity.recorded_mint("realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin, overrides))
+    data, _minted = activity.recorded_mint("realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin_openai_id, overrides))
     return jsonify({"status": "success", "data": data})
 
 
 @bp.post("/api/v1/realtime/calls")
+@no_store
 @login_required
 @mint_limit
 def relay_realtime_call():
     offer = parse_sdp_offer(request.content_type, request.get_data(cache=False)[: MAX_SDP_BYTES + 1])
     settings, client = current_settings(), openai_client()
-    call = activity.recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin, offer))
+    call = activity.recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin_openai_id, offer))
     headers = {"Content-Type": "application/sdp"}
     if call.call_id:
         headers["X-Realtime-Call-Id"] = call.call_id
@@ -103,7 +106,7 @@ def status_fragment():
 @login_required
 @mint_limit
 def test_connection():
-    result = run_connection_test(current_settings(), openai_client(), g.admin)
+    result = run_connection_test(current_settings(), openai_client(), g.admin, g.admin_openai_id)
     if not request.headers.get("HX-Request"):
         # Without JavaScript the form posts normally: say the result on the voice page.
         flash(result["summary"], "info" if result["ok"] else "error")

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    update,
 )
 
 from core.database import metadata
@@ -18,7 +19,7 @@ threads_table = Table(
     metadata,
     Column("position", Integer, primary_key=True, autoincrement=True),  # creation order, for stable paging
     Column("id", String(64), nullable=False, unique=True),
-    Column("admin", String(128), nullable=False, index=True),
+    Column("admin", String(128), nullable=False, index=True),  # the admin's id (core.admins.Admin), not the name
     Column("updated_at", Float, nullable=False),  # epoch seconds of the last change: the admin's current thread
     Column("body", Text, nullable=False),  # ThreadMetadata as ChatKit's JSON
 )
@@ -44,3 +45,10 @@ def current_thread_id(engine, admin):
             .order_by(threads_table.c.updated_at.desc(), threads_table.c.position.desc())
             .limit(1)
         ).scalar()
+
+
+def adopt_legacy_threads(engine, username, admin_id):
+    """Moves threads stored under the bare username (before admins had ids) to the admin's id, at sign-in."""
+    with engine.begin() as connection:
+        for table in (threads_table, items_table):
+            connection.execute(update(table).where(table.c.admin == username).values(admin=admin_id))

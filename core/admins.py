@@ -1,20 +1,41 @@
-"""The admin accounts file: one `username:<werkzeug password hash>` per line."""
+"""The admin accounts file: one `username:<admin id>:<werkzeug password hash>` per line."""
 
 import hashlib
+import hmac
+import logging
 import os
 import re
+import secrets
+import stat as stat_module
 import tempfile
+from typing import NamedTuple
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+# A random id given to an admin when added and kept across password changes; never derived from the name, so an
+# admin added under a removed admin's name is someone new (no shared chat threads, a new id at OpenAI).
+ADMIN_ID = re.compile(r"^id_[0-9a-f]{32}$")
 MIN_PASSWORD_LENGTH = 8
 # Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+log = logging.getLogger(__name__)
+
+
 class AdminFileError(ValueError):
-    pass
+    """The admins file cannot be used. str() names the file (for the server log and the CLI); `public` does not
+    (for the login page, which anonymous visitors see)."""
+
+    def __init__(self, message, public=None):
+        super().__init__(message)
+        self.public = public or message
+
+
+class Admin(NamedTuple):
+    admin_id: str  # id_<32 hex>: keys the admin's chat store and, keyed with SECRET_KEY, its OpenAI identifier
+    password_hash: str
 
 
 _cache = {}  # path -> (modification time, size, entries): every request looks its admin up
@@ -25,6 +46,8 @@ def _read(path):
         stat = os.stat(path)
     except FileNotFoundError:
         return {}
+    except OSError as error:
+        raise _unreadable(path, error) from None
     cached = _cache.get(path)
     if cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
         return dict(cached[2])
@@ -36,18 +59,38 @@ def _read(path):
 def _parse(path):
     try:
         with open(path, encoding="utf-8") as lines:
-            entries = {}
-            for number, line in enumerate(lines, 1):
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                name, sep, password_hash = line.partition(":")
-                if not sep or not USERNAME.match(name) or not password_hash:
-                    raise AdminFileError(f"{path}, line {number}: expected username:<password hash>")
-                entries[name] = password_hash
-            return entries
+            return _entries(path, lines)
     except FileNotFoundError:
         return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path, error):
+    return AdminFileError(f"{path} cannot be read: {error}", public="the admins file cannot be read (the server log says why)")
+
+
+def _entries(path, lines):
+    entries = {}
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, rest = line.partition(":")
+        if not sep or not USERNAME.match(name) or not rest:
+            expected = "expected username:<admin id>:<password hash>"
+            raise AdminFileError(f"{path}, line {number}: {expected}", public=f"line {number}: {expected}")
+        entries[name] = _admin(rest)
+    return entries
+
+
+def _admin(rest):
+    admin_id, sep, password_hash = rest.partition(":")
+    if sep and ADMIN_ID.match(admin_id):
+        return Admin(admin_id, password_hash)
+    # A line from before admin ids (username:<hash>): the id comes from the hash, whose salt is random, and is
+    # written into the file at its next change, so a password change keeps it.
+    return Admin("id_" + hashlib.sha256(f"legacy-admin:{rest}".encode()).hexdigest()[:32], rest)
 
 
 def _write(path, entries):
@@ -56,24 +99,44 @@ def _write(path, entries):
     # Write beside the file and rename over it, so a crash never leaves a half-written admin list.
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".admins-")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write("# Admins of the voice console: username:<werkzeug password hash>. Manage with `flask admin`.\n")
-        for name, password_hash in sorted(entries.items()):
-            out.write(f"{name}:{password_hash}\n")
-    os.chmod(temporary, 0o600)
+        out.write("# Admins of the voice console: username:<admin id>:<werkzeug password hash>. Manage with `flask admin`.\n")
+        for name, admin in sorted(entries.items()):
+            out.write(f"{name}:{admin.admin_id}:{admin.password_hash}\n")
+    _keep_owner_and_mode(temporary, path)
     os.replace(temporary, path)
+
+
+def _keep_owner_and_mode(temporary, path):
+    # The rename replaces the file: without this an operator's chown/chmod (e.g. readable by the service's group)
+    # would be lost at every `flask admin add`. A new file is readable by its owner only.
+    try:
+        original = os.stat(path)
+    except FileNotFoundError:
+        os.chmod(temporary, 0o600)
+        return
+    try:
+        os.chown(temporary, original.st_uid, original.st_gid)
+    except PermissionError:
+        log.warning("%s: could not keep the owner %d:%d (not running as root)", path, original.st_uid, original.st_gid)
+    os.chmod(temporary, stat_module.S_IMODE(original.st_mode))
 
 
 def admin_names(path):
     return sorted(_read(path))
 
 
+def find_admin(path, username):
+    """The Admin (id and password hash) named `username`, or None."""
+    return _read(path).get(username)
+
+
 def verify_admin(path, username, password):
     """True when the username exists and the password matches its hash."""
-    password_hash = _read(path).get(username)
-    if password_hash is None:
+    admin = _read(path).get(username)
+    if admin is None:
         check_password_hash(_DUMMY_HASH, password)
         return False
-    return check_password_hash(password_hash, password)
+    return check_password_hash(admin.password_hash, password)
 
 
 def add_admin(path, username, password):
@@ -85,10 +148,11 @@ def add_admin(path, username, password):
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AdminFileError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     entries = _read(path)
-    is_new = username not in entries
-    entries[username] = generate_password_hash(password)
+    existing = entries.get(username)
+    admin_id = existing.admin_id if existing else "id_" + secrets.token_hex(16)
+    entries[username] = Admin(admin_id, generate_password_hash(password))
     _write(path, entries)
-    return is_new
+    return existing is None
 
 
 def remove_admin(path, username):
@@ -100,6 +164,23 @@ def remove_admin(path, username):
     return True
 
 
-def stable_admin_id(username):
-    """A stable, non-reversible id for an admin, sent to OpenAI as the safety identifier and ChatKit user."""
+def stable_admin_id(secret_key, admin_id):
+    """The admin's id at OpenAI (Realtime safety identifier, ChatKit user, TURN username): HMAC(SECRET_KEY, admin
+    id), so it reveals neither the name nor the id in the admins file. Changing SECRET_KEY changes it."""
+    return "admin_" + _keyed(secret_key, f"openai-user:{admin_id}")[:32]
+
+
+def legacy_admin_id(username):
+    """The id OpenAI knew an admin by before admin ids (sha256 of the name): hosted ChatKit threads opened then."""
     return "admin_" + hashlib.sha256(f"voice-console:{username}".encode()).hexdigest()[:32]
+
+
+def session_fingerprint(secret_key, admin):
+    """Kept in the admin's session: a new password (or a removed and re-added admin) changes it, which ends
+    every session signed in before."""
+    return _keyed(secret_key, f"session:{admin.admin_id}:{admin.password_hash}")[:32]
+
+
+def _keyed(secret_key, message):
+    key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()

@@ -98,6 +98,9 @@ class AuthSettings:
     mint_rate_limit: str
     login_rate_limit: str
     ratelimit_storage_uri: str
+    login_user_rate_limit: str = "10 per 15 minutes"  # failed sign-ins per username, from any address
+    session_lifetime_hours: float = 12.0  # a session ends this long after sign-in, however active
+    session_idle_minutes: float = 60.0  # ... or this long after its last request
 
 
 @dataclass(frozen=True)
@@ -413,6 +416,9 @@ def _auth(environ, debug):
         mint_rate_limit=rate_limit(environ, "MINT_RATE_LIMIT", "20 per minute"),
         login_rate_limit=rate_limit(environ, "LOGIN_RATE_LIMIT", "10 per minute"),
         ratelimit_storage_uri=storage,
+        login_user_rate_limit=rate_limit(environ, "LOGIN_USER_RATE_LIMIT", "10 per 15 minutes"),
+        session_lifetime_hours=number(environ, "SESSION_LIFETIME_HOURS", 12.0, 0.1, 24 * 30),
+        session_idle_minutes=number(environ, "SESSION_IDLE_MINUTES", 60.0, 1, 24 * 60 * 30),
     )
 
 

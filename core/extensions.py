@@ -2,6 +2,7 @@
 the app's settings and OpenAI client."""
 
 import functools
+import ipaddress
 import time
 
 from flask import current_app, session
@@ -13,9 +14,23 @@ from limits import parse_many
 from core.errors import ApiError
 
 
+def client_address():
+    """The client's address for rate limits; an IPv6 client by its /64, as one host usually holds a whole /64."""
+    address = get_remote_address() or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return address
+    if parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+
+
 def admin_or_address():
     """Rate limits count per signed-in admin, and per client address before sign-in."""
-    return session.get("admin") or get_remote_address()
+    return session.get("admin") or client_address()
 
 
 csrf = CSRFProtect()
@@ -33,6 +48,22 @@ def openai_client():
 @functools.lru_cache(maxsize=16)
 def _parsed_limits(text):
     return tuple(parse_many(text))
+
+
+def retry_after_if_over(limit_text, scope, key):
+    """Seconds to wait when `key` has used up one of the limits in `limit_text` within `scope`, else None.
+    Only looks: count with `hit_limits`."""
+    strategy = limiter.limiter
+    for limit in _parsed_limits(limit_text):
+        if not strategy.test(limit, scope, key):
+            reset_at = strategy.get_window_stats(limit, scope, key).reset_time
+            return max(1, int(reset_at - time.time()) + 1)
+    return None
+
+
+def hit_limits(limit_text, scope, key):
+    for limit in _parsed_limits(limit_text):
+        limiter.limiter.hit(limit, scope, key)
 
 
 def per_admin_limit(scope, limits_of):

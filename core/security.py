@@ -1,8 +1,10 @@
 """HTTPS, HSTS, the content security policy and other security headers (Flask-Talisman), and ProxyFix."""
 
+import functools
 import ipaddress
 from urllib.parse import urlparse
 
+from flask import make_response
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -39,6 +41,19 @@ def plain_http_allowed(view):
     HTTP on the app's own port: it is never redirected to HTTPS. Talisman reads this attribute per view."""
     view.talisman_view_options = {"force_https": False}
     return view
+
+
+def no_store(view):
+    """Marks a view whose answer carries a secret or credential (client secrets, TURN credentials, the CSRF token
+    of the login form): `Cache-Control: no-store`, so no browser cache, proxy or back button keeps a copy."""
+
+    @functools.wraps(view)
+    def uncached(**kwargs):
+        response = make_response(view(**kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return uncached
 
 
 def _without_forwarded_proto(wsgi_app):

@@ -1,6 +1,5 @@
 """Minting Realtime secrets and relaying SDP offers for a signed-in admin."""
 
-from core.admins import stable_admin_id
 from core.errors import bad_request, not_configured
 from realtime.session_config import realtime_session_config
 from realtime.turn import ice_servers_for
@@ -27,11 +26,11 @@ def _require_key(settings):
         raise not_configured(variable, why)
 
 
-def mint_for_admin(settings, client, admin, overrides):
-    """Mints a client secret; returns (the original envelope's data, the MintedSecret for the activity record)."""
+def mint_for_admin(settings, client, openai_id, overrides):
+    """Mints a client secret for the admin OpenAI knows as `openai_id` (g.admin_openai_id); returns (the original envelope's data, the MintedSecret for the activity record)."""
     _require_key(settings)
     session = realtime_session_config(settings, **overrides)
-    minted = client.mint_realtime_secret(session, safety_identifier=stable_admin_id(admin))
+    minted = client.mint_realtime_secret(session, safety_identifier=openai_id)
     data = {
         "token": {"value": minted.value, "expires_at": minted.expires_at},
         "sessionId": minted.session_id,
@@ -39,11 +38,11 @@ def mint_for_admin(settings, client, admin, overrides):
         "voice": session["audio"]["output"]["voice"],
         "sdpUrl": settings.realtime_calls_url,
         # Fresh TURN credentials with every secret (TURN_SHARED_SECRET), never a static TURN password.
-        "iceServers": ice_servers_for(settings, stable_admin_id(admin)),
+        "iceServers": ice_servers_for(settings, openai_id),
     }
     return data, minted
 
 
-def relay_offer_for_admin(settings, client, admin, offer):
+def relay_offer_for_admin(settings, client, openai_id, offer):
     _require_key(settings)
-    return client.relay_sdp_offer(offer, realtime_session_config(settings), safety_identifier=stable_admin_id(admin))
+    return client.relay_sdp_offer(offer, realtime_session_config(settings), safety_identifier=openai_id)

@@ -40,11 +40,12 @@ def voice_status(settings, admin):
     return status
 
 
-def run_connection_test(settings, client, admin):
-    """Mints a secret through the mint endpoint's own code path, records it as a test, and forgets the secret."""
+def run_connection_test(settings, client, admin, openai_id):
+    """Mints a secret through the mint endpoint's own code path, records it as a test for `admin` (the name), and
+    forgets the secret; OpenAI sees `openai_id` (g.admin_openai_id)."""
     started = time.perf_counter()
     try:
-        _data, minted = activity.recorded_mint("test", admin, lambda: mint_for_admin(settings, client, admin, {}))
+        _data, minted = activity.recorded_mint("test", admin, lambda: mint_for_admin(settings, client, openai_id, {}))
     except ApiError as error:
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = getattr(error, "request_id", None)

@@ -2,6 +2,8 @@
 
 import re
 
+from core.admins import find_admin, stable_admin_id
+
 API_KEY = "sk-test-fake-key-1a2b"
 BASE_URL = "https://api.openai.com/v1"
 ADMIN, PASSWORD = "alice", "correct horse battery"
@@ -23,6 +25,16 @@ class SignedInAdmin:
     def post(self, path, **kwargs):
         headers = {"X-CSRFToken": self.csrf_token, **kwargs.pop("headers", {})}
         return self.client.post(path, headers=headers, **kwargs)
+
+
+def admin_id_of(app, name=ADMIN):
+    """The id that keys the admin's chat store (from the admins file)."""
+    return find_admin(app.config["SETTINGS"].auth.admin_users_file, name).admin_id
+
+
+def openai_id_of(app, name=ADMIN):
+    """The id OpenAI knows the admin by (safety identifier, ChatKit user, TURN username)."""
+    return stable_admin_id(app.secret_key, admin_id_of(app, name))
 
 
 def csrf_token_from(html):

@@ -15,7 +15,7 @@ from agents.testing.model import _stream_events_for_step
 from app import create_app
 from core.admins import add_admin
 from core.openai_catalog import chat_model_problem
-from tests.support import PASSWORD, SignedInAdmin, csrf_token_from
+from tests.support import PASSWORD, SignedInAdmin, admin_id_of, csrf_token_from, openai_id_of
 
 BOB = "bob"
 _answers = itertools.count()
@@ -229,7 +229,7 @@ def test_a_client_that_goes_away_cancels_the_run_and_it_is_recorded(alice, model
             break
     response.close()  # what werkzeug does when the browser disconnects
     store = chat_app.extensions["chatkit_server"].get().store
-    items = store.load_thread_items_sync(thread_id, None, 20, "asc", "alice").data
+    items = store.load_thread_items_sync(thread_id, None, 20, "asc", admin_id_of(chat_app)).data
     kinds = [item.type for item in items]
     assert kinds == ["user_message", "assistant_message", "sdk_hidden_context"]
     assert items[1].content[0].text == "Half an ans"  # the partial answer is kept
@@ -395,10 +395,15 @@ def test_the_sandbox_refuses_a_wrong_key_and_the_widget_is_told(make_selfhosted_
 
 
 def test_export_hosted_copies_an_admins_threads_into_the_store(chat_app, openai_mock):
-    from core.admins import stable_admin_id
+    from core.admins import legacy_admin_id
 
     base = "https://api.openai.com/v1/chatkit/threads"
-    user = stable_admin_id("alice")
+    user = legacy_admin_id("alice")  # hosted sessions opened before admin ids
+    openai_mock.get(
+        base,
+        match=[responses.matchers.query_param_matcher({"user": openai_id_of(chat_app), "limit": "100", "order": "asc"})],
+        json={"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False},
+    )
     openai_mock.get(
         base,
         match=[responses.matchers.query_param_matcher({"user": user, "limit": "100", "order": "asc"})],
@@ -425,8 +430,8 @@ def test_export_hosted_copies_an_admins_threads_into_the_store(chat_app, openai_
     assert "Exported 1 thread(s) with 2 message(s)" in result.output and "1 item(s) other than messages" in result.output
     assert openai_mock.calls[0].request.headers["OpenAI-Beta"] == "chatkit_beta=v1"
     store = chat_app.extensions["chatkit_server"].get().store
-    assert store.load_thread_sync("cthr_1", "alice").title == "Nightly jobs"
-    items = store.load_thread_items_sync("cthr_1", None, 10, "asc", "alice").data
+    assert store.load_thread_sync("cthr_1", admin_id_of(chat_app)).title == "Nightly jobs"
+    items = store.load_thread_items_sync("cthr_1", None, 10, "asc", admin_id_of(chat_app)).data
     assert [(item.type, item.content[0].text) for item in items] == [
         ("user_message", "Which jobs failed?"), ("assistant_message", "Two of them.")
     ]

@@ -170,6 +170,22 @@ def test_api_floods_are_cut_by_nginx_limit_req(stack):
     assert 401 in statuses  # the first ones reach the app (signed out)
 
 
+def test_sign_in_floods_are_cut_by_nginx_before_the_app_checks_a_password(stack):
+    # From 127.0.0.4, so the other tests' sign-ins keep their budget; burst 5 at 10 r/m lets six through at once.
+    context = ssl.create_default_context(cafile=stack["nginx"].cert)
+    connection = http.client.HTTPSConnection("127.0.0.1", stack["nginx"].https_port, context=context, timeout=10,
+                                             source_address=("127.0.0.4", 0))
+    statuses = []
+    for _ in range(10):
+        connection.request("POST", "/login", body=b"username=alice&password=x",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        reply = connection.getresponse()
+        reply.read()
+        statuses.append(reply.status)
+    assert statuses.count(429) >= 3, statuses
+    assert 429 not in statuses[:6], statuses
+
+
 def test_metrics_add_up_across_workers_and_stay_private_behind_nginx(stack, browser_like):
     direct = f"http://127.0.0.1:{stack['app'].port}/metrics"
     before = metric_value(requests.get(direct, timeout=10).text, "voice_console_mints_total", kind="realtime",

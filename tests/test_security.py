@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from core.admins import stable_admin_id
 from core.config import ConfigError, load_settings
-from harness.payloads import client_secret_response
+from harness.payloads import ANSWER_SDP, OFFER_SDP, chatkit_session_response, client_secret_response
 from realtime.turn import ice_servers_for, turn_credentials
-from tests.support import ADMIN, SignedInAdmin
+from tests.support import SignedInAdmin, openai_id_of
 
 HTTPS = "https://console.example.org"
 MINT = "/api/v1/chatkit/realtime-session"
@@ -219,7 +218,7 @@ def test_the_mint_answer_hands_the_browser_per_session_turn_credentials(make_app
     before = int(time.time())
     turn = admin.post(MINT).get_json()["data"]["iceServers"][-1]
     expiry, user = turn["username"].split(":", 1)
-    assert user == stable_admin_id(ADMIN)
+    assert user == openai_id_of(app)
     assert before + 3900 <= int(expiry) <= int(time.time()) + 3900
     assert turn["credential"] == turn_credentials(TURN_SECRET, user, 0, now=int(expiry))[1]
     assert TURN_SECRET not in json.dumps(turn)
@@ -230,3 +229,35 @@ def test_a_turn_secret_without_turn_urls_stops_start_up():
         load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": TURN_SECRET})
     with pytest.raises(ConfigError, match="TURN_URLS"):
         load_settings({"SECRET_KEY": "s", "TURN_URLS": "stun:x.example.org"})
+
+
+def test_the_login_page_is_never_cached(client):
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+
+
+def test_the_voice_page_with_its_turn_credentials_is_never_cached(admin):
+    assert admin.client.get("/admin/voice").headers["Cache-Control"] == "no-store"
+
+
+def test_a_minted_realtime_secret_is_never_cached(admin, openai_mock):
+    openai_mock.post("https://api.openai.com/v1/realtime/client_secrets", json=client_secret_response())
+    response = admin.post(MINT)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_relayed_sdp_answer_is_never_cached(admin, openai_mock):
+    openai_mock.post("https://api.openai.com/v1/realtime/calls", status=201, body=ANSWER_SDP,
+                     content_type="application/sdp")
+    response = admin.post("/api/v1/realtime/calls", data=OFFER_SDP, content_type="application/sdp")
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_minted_chatkit_session_is_never_cached(make_app, openai_mock):
+    openai_mock.post("https://api.openai.com/v1/chatkit/sessions", json=chatkit_session_response())
+    admin = SignedInAdmin(make_app(CHATKIT_MODE="hosted").test_client())
+    admin.login()
+    response = admin.post("/api/v1/chatkit/session")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"

@@ -6,6 +6,7 @@ import json
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
+from core.admins import add_admin
 from harness.load import ADMIN, PASSWORD, AppServer, StandInProcess
 from harness.real_servers import (
     Nginx,
@@ -43,13 +44,17 @@ def two_instances(tmp_path_factory, postgres, redis_server):
     standin = StandInProcess(latency_ms=0)
     instances = []
     nginx = None
+    # One admins file for both: a session holds a fingerprint of the admin's id and password hash, which two
+    # separately made files would not share.
+    admins = str(folder / "admins.txt")
+    add_admin(admins, ADMIN, PASSWORD)
     try:
         for number in (1, 2):
             instances.append(AppServer(standin.base_url, extra_env={
                 "FORCE_HTTPS": "1", "TRUSTED_PROXIES": "1", "GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4",
                 "GUNICORN_ACCESS_LOG": str(folder / f"access-{number}.log"), "LOG_FORMAT": "json",
-                # What makes them one service: the same secret key, rate-limit storage and database.
-                "SECRET_KEY": "shared-secret-key", "RATELIMIT_STORAGE_URI": redis_server.url,
+                # What makes them one service: the same secret key, admins file, rate-limit storage and database.
+                "SECRET_KEY": "shared-secret-key", "ADMIN_USERS_FILE": admins, "RATELIMIT_STORAGE_URI": redis_server.url,
                 "DATABASE_URL": postgres.url, "MINT_RATE_LIMIT": f"{LIMIT} per minute",
             }))
         nginx = Nginx(app_ports=[instance.port for instance in instances], folder=folder / "nginx")
