@@ -39,7 +39,7 @@ class RealtimePeer:
     """One call: an aiortc peer connection, its `oai-events` data channel and the conversation state."""
 
     def __init__(self, call_id, session, *, answer_audio_mode="auto", max_session_seconds=3600, on_closed=None,
-                 on_session_update=None):
+                 on_session_update=None, next_response=None):
         self.call_id = call_id
         self.session = session
         self.created_at = time.time()
@@ -52,6 +52,7 @@ class RealtimePeer:
         self._max_session_seconds = max_session_seconds
         self._on_closed = on_closed
         self._on_session_update = on_session_update
+        self._next_response = next_response or (lambda: None)  # the sandbox's next_response knob
         self._tasks = set()
         self._closing = None
         # Earlier turns become input (partly cached) of later ones, as in OpenAI's billing.
@@ -350,7 +351,19 @@ class RealtimePeer:
             self.session.get("max_output_tokens", "inf"),
             "audio": {"output": {k: v for k, v in self.session["audio"]["output"].items() if k in ("format", "voice")}},
         }
+        outcome = self._next_response()
+        if outcome and outcome["status"] == "failed":
+            self._response_task = self._spawn(self._fail(self._response, outcome["status_details"]))
+            return
+        if outcome:
+            self._response["status_details"] = outcome["status_details"]
         self._response_task = self._spawn(self._respond(self._response, reply_text))
+
+    async def _fail(self, response, status_details):
+        # A failed response (e.g. insufficient_quota) produces no output; only response.done says why.
+        self.send({"type": "response.created", "response": _without_nulls(response)})
+        response["status_details"] = status_details
+        self._finish_response(response, "failed", [], self._usage("", 0.0))
 
     async def _respond(self, response, reply_text):
         audio = "audio" in response["output_modalities"]
@@ -359,6 +372,8 @@ class RealtimePeer:
         if isinstance(limit, int) and limit < len(words):
             words = words[:limit]  # one word is one token here
             response["status_details"] = {"type": "incomplete", "reason": "max_output_tokens"}
+        elif response["status_details"]:  # the next_response knob cut this one off
+            words = words[:max(1, len(words) // 2)]
         text = " ".join(words)
         item_id = new_id("item_")
         # The content_part events name the part "audio"/"text"; the item's content says "output_audio"/"output_text".

@@ -58,6 +58,9 @@ class Knobs:
     reject_next_calls: dict = field(default_factory=lambda: {"count": 0, "status": 500})
     unreachable_ice: bool = False
     expire_next_secrets: int = 0
+    # How the next response ends instead of completing, e.g. {"status": "failed"} or
+    # {"status": "incomplete", "reason": "content_filter"}; None: it completes.
+    next_response: dict | None = None
 
 
 @dataclass
@@ -95,6 +98,29 @@ def _unreachable(answer_sdp):
     return re.sub(r"^m=audio \d+ ", f"m=audio {port} ", answer_sdp, flags=re.MULTILINE)
 
 
+INCOMPLETE_REASONS = ("content_filter", "max_output_tokens")
+# What OpenAI reports when the organisation is out of credit (the most common failed response).
+QUOTA_ERROR = {"type": "insufficient_quota", "code": "insufficient_quota"}
+
+
+def response_outcome(value):
+    """The next_response knob as a response's final {status, status_details}, or ValueError saying what is wrong."""
+    if value is None:
+        return None
+    status = value.get("status") if isinstance(value, dict) else None
+    if status == "failed":
+        error = value.get("error", QUOTA_ERROR)
+        if not isinstance(error, dict) or set(error) - {"type", "code"}:
+            raise ValueError('next_response.error must be an object like {"type": "...", "code": "..."}')
+        return {"status": "failed", "status_details": {"type": "failed", "error": dict(error)}}
+    if status == "incomplete":
+        reason = value.get("reason", "content_filter")
+        if reason not in INCOMPLETE_REASONS:
+            raise ValueError(f"next_response.reason must be one of {list(INCOMPLETE_REASONS)}")
+        return {"status": "incomplete", "status_details": {"type": "incomplete", "reason": reason}}
+    raise ValueError('next_response must be {"status": "failed"} or {"status": "incomplete", "reason": ...}')
+
+
 def _checked_knobs(knobs):
     """The knobs of a control request, converted to their types, or TypeError/ValueError saying what is wrong."""
     allowed = set(asdict(Knobs())) | {"reset"}
@@ -113,9 +139,11 @@ def _checked_knobs(knobs):
             value = bool(value)
         elif name == "expire_next_secrets":
             value = int(value)
+        elif name == "next_response":
+            value = response_outcome(value)
         else:
             value = float(value)
-        if not isinstance(value, (dict, bool)) and value < 0:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise ValueError(f"{name} must not be negative")
         checked[name] = value
     return checked
@@ -147,6 +175,11 @@ class Sandbox:
         ]
 
     # --- authentication --------------------------------------------------------------------------
+
+    def take_next_response(self):
+        """The outcome the next_response knob set for the next response (once), or None."""
+        outcome, self.knobs.next_response = self.knobs.next_response, None
+        return outcome
 
     def require_api_key(self, request):
         token = self._bearer(request)
@@ -228,7 +261,8 @@ class Sandbox:
         session = {**session, "id": new_id("sess_")}
         peer = RealtimePeer(call_id, session, answer_audio_mode=self.options.answer_audio,
                             max_session_seconds=self.options.max_session_seconds,
-                            on_closed=self._peer_closed, on_session_update=self._session_updated)
+                            on_closed=self._peer_closed, on_session_update=self._session_updated,
+                            next_response=self.take_next_response)
         try:
             answer = await peer.answer(offer)
         except Exception as error:  # aiortc raises ValueError, KeyError, ... for offers it cannot use
