@@ -376,19 +376,6 @@ def test_a_failed_or_cut_short_answer_is_explained(signed_in_page, sandbox):
     expect(page.locator("#voice-state")).to_have_text("Connected")  # the call goes on
 
 
-def test_the_admins_own_interrupt_is_not_reported_as_a_failed_answer(signed_in_page, sandbox):
-    page = signed_in_page()
-    start(page)
-    expect_connected(page)
-    send_text(page, "Tell me a long story.")
-    expect(page.locator("#voice-log li.log-in code", has_text="response.created").first).to_be_attached()
-    page.click("#voice-interrupt")
-    expect(page.locator("#voice-log li.log-out code", has_text="response.cancel")).not_to_have_count(0)
-    expect(page.locator("#voice-log li.log-in code", has_text="response.done").first).to_be_attached()
-    expect(page.locator("#voice-log li.log-in code", has_text="output_audio_buffer.cleared").first).to_be_attached()
-    expect(page.locator("#voice-message")).to_be_hidden()
-
-
 # A browser that blocks autoplay: the autoplay attribute does nothing and the first play() is refused.
 BLOCKED_AUTOPLAY = """
 (() => {

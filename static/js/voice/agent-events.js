@@ -76,6 +76,8 @@ export class AgentEvents {
       this.call.finish('ended', 'session_expired', { message: text, kind: 'warn' });
       return;
     }
+    // Interrupt raced the answer's end: the answer is over, as the admin wanted; nothing failed.
+    if (error.code === 'response_cancel_not_active') return;
     if (this.settings.refused(error, words)) return;
     this.view.showMessage(`The agent reported an error: ${words}`, 'warn');
   }
