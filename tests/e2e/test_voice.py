@@ -376,6 +376,38 @@ def test_a_failed_or_cut_short_answer_is_explained(signed_in_page, sandbox):
     expect(page.locator("#voice-state")).to_have_text("Connected")  # the call goes on
 
 
+# Presses Interrupt the moment the next answer starts (its response.created is logged), as an admin who has heard
+# enough would, but without racing the sandbox's short answers.
+INTERRUPT_THE_NEXT_ANSWER = """() => {
+  const log = document.getElementById('voice-log');
+  const observer = new MutationObserver((changes) => {
+    const added = changes.flatMap((change) => [...change.addedNodes]);
+    const started = added.some((item) => item.classList?.contains('log-in')
+      && item.querySelector('code')?.textContent === 'response.created');
+    if (!started) return;
+    observer.disconnect();
+    document.getElementById('voice-interrupt').click();
+  });
+  observer.observe(log, { childList: true });
+}"""
+
+
+def test_the_admins_own_interrupt_is_not_reported_as_a_failed_answer(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    page.evaluate(INTERRUPT_THE_NEXT_ANSWER)
+    send_text(page, "Tell me a long story.")
+    expect(page.locator('#voice-log li.log-out[data-type="response.cancel"]')).to_have_count(1)
+    # The log is newest first: a response.done listed before the response.cancel came after it.
+    after_cancel = page.locator('#voice-log li.log-in[data-type="response.done"]:has(~ li[data-type="response.cancel"])')
+    expect(after_cancel.first).to_be_attached()
+    after_cancel.first.locator("summary").click()  # its JSON shows once opened
+    expect(after_cancel.first.locator("pre")).to_contain_text('"reason": "client_cancelled"')
+    expect(page.locator("#voice-message")).to_be_hidden()
+    expect(page.locator("#voice-state")).to_have_text("Connected")
+
+
 # A browser that blocks autoplay: the autoplay attribute does nothing and the first play() is refused.
 BLOCKED_AUTOPLAY = """
 (() => {

@@ -81,7 +81,7 @@ const CUT_SHORT_REASONS = {
   content_filter: 'the content filter stopped it',
   max_output_tokens: 'it reached max_output_tokens (the Max output tokens setting)',
   turn_detected: 'you started speaking',
-  client_cancelled: 'it was cancelled',
+  client_cancelled: 'a client cancelled it (not this page’s Interrupt: a server-side control, say)',
 };
 // Common failure codes, in words the admin can act on.
 const FAILURE_CODES = {
