@@ -363,6 +363,8 @@ def test_a_failed_or_cut_short_answer_is_explained(signed_in_page, sandbox):
     page = signed_in_page()
     start(page)
     expect_connected(page)
+    # Muted, the fake microphone cannot speak over (and so cancel, turn_detected) the answers the knob shapes.
+    page.click("#voice-mute")
     sandbox.control(next_response={"status": "failed"})  # OpenAI's insufficient_quota: no output, only response.done
     send_text(page, "What is the status of the nightly load?")
     expect(page.locator("#voice-message")).to_be_visible()
@@ -396,6 +398,7 @@ def test_the_admins_own_interrupt_is_not_reported_as_a_failed_answer(signed_in_p
     page = signed_in_page()
     start(page)
     expect_connected(page)
+    page.click("#voice-mute")  # only the typed message gets an answer: the fake microphone cannot cancel it first
     page.evaluate(INTERRUPT_THE_NEXT_ANSWER)
     send_text(page, "Tell me a long story.")
     expect(page.locator('#voice-log li.log-out[data-type="response.cancel"]')).to_have_count(1)
@@ -464,6 +467,7 @@ def test_an_answer_without_audio_is_pointed_out(browser, live_app):
         start(page)
         expect_connected(page)
         expect(page.locator("#voice-no-audio")).to_be_hidden()
+        page.click("#voice-mute")  # the fake microphone could otherwise speak over (cancel) the answer
         send_text(page, "Are you there?")
         expect(page.locator("#voice-log li.log-in code", has_text="response.created").first).to_be_attached()
         expect(page.locator("#voice-no-audio")).to_be_visible(timeout=10_000)  # a few seconds after it started
