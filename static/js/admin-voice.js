@@ -1,6 +1,8 @@
 /** The voice page: starts and ends Realtime calls, shows their state, conversation, usage and events. */
 
 import { AgentEvents } from './voice/agent-events.js';
+import { AgentAudioWatch } from './voice/audio-watch.js';
+import { AutoplayButton } from './voice/autoplay-button.js';
 import { VoiceCall } from './voice/call.js';
 import { SessionClock } from './voice/clock.js';
 import { ChatCopy } from './voice/copy-to-chat.js';
@@ -71,8 +73,10 @@ const view = new StatusView({
 });
 
 // The call's lifecycle drives the other parts; they read call.session and call.state for the live attempt.
+const remoteAudio = $('voice-remote-audio');
+const autoplay = new AutoplayButton({ audio: remoteAudio, notice: $('voice-autoplay'), button: $('voice-play-audio') });
 const call = new VoiceCall({
-  sessionOptions: { ...options, remoteAudio: $('voice-remote-audio') },
+  sessionOptions: { ...options, remoteAudio },
   view,
   telemetry,
   transcript,
@@ -90,6 +94,8 @@ const call = new VoiceCall({
     },
     released() {
       silence.stop();
+      audioWatch.stop();
+      autoplay.hide();
       clock.stop();
       microphone.release();
       responses.reset();
@@ -98,6 +104,7 @@ const call = new VoiceCall({
     stateShown: () => microphone.showTalkButton(),
     serverEvent: (event) => agentEvents.handle(event),
     clientEvent: (event) => eventLog.add('out', event),
+    playbackBlocked: (error) => autoplay.blocked(error),
   },
 });
 const responses = new Responses(call);
@@ -119,6 +126,7 @@ const silence = new SilenceWatch({
   warning: $('voice-silence'),
   isListening: () => call.state === 'connected' && microphone.live,
 });
+const audioWatch = new AgentAudioWatch({ call, warning: $('voice-no-audio') });
 const agentEvents = new AgentEvents({
   call,
   view,
@@ -128,6 +136,7 @@ const agentEvents = new AgentEvents({
   settings,
   microphone,
   responses,
+  audioWatch,
   usage,
   telemetry,
   openaiSessionMinutes: options.openaiSessionMinutes,
@@ -153,6 +162,7 @@ ui.hangup.addEventListener('click', () => call.hangUp());
 ui.interrupt.addEventListener('click', () => responses.interrupt());
 ui.textForm.addEventListener('submit', sendText);
 settings.listen();
+autoplay.listen();
 microphone.listen();
 window.addEventListener('pagehide', () => call.hangUp('page closed'));
 

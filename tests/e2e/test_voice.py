@@ -84,6 +84,8 @@ def test_a_full_session_talks_both_ways_and_hang_up_releases_the_microphone(sign
     page.locator("#voice-log li.log-out:visible summary").click()
     expect(page.locator("#voice-log li.log-out:visible pre")).to_contain_text('"type": "realtime"')
 
+    expect(page.locator("#voice-no-audio")).to_be_hidden()  # the agent's audio did arrive
+    expect(page.locator("#voice-play-audio")).to_be_hidden()  # and played without a click
     assert page.evaluate(LIVE_MIC_TRACKS) == 1
     page.click("#voice-hangup")
     expect(page.locator("#voice-state")).to_have_text("Ended")
@@ -350,3 +352,146 @@ def test_reconnecting_gives_up_after_the_last_attempt_and_offers_a_manual_reconn
     page.click("#voice-reconnect")  # the admin's own retry starts a fresh session
     expect_connected(page)
     expect(page.locator("#voice-message")).to_be_hidden()
+
+
+def send_text(page, text):
+    page.fill("#voice-text", text)
+    page.click("#voice-text-form button[type=submit]")
+
+
+def test_a_failed_or_cut_short_answer_is_explained(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    # Muted, the fake microphone cannot speak over (and so cancel, turn_detected) the answers the knob shapes.
+    page.click("#voice-mute")
+    sandbox.control(next_response={"status": "failed"})  # OpenAI's insufficient_quota: no output, only response.done
+    send_text(page, "What is the status of the nightly load?")
+    expect(page.locator("#voice-message")).to_be_visible()
+    expect(page.locator("#voice-message-text")).to_contain_text("The agent’s answer failed:")
+    expect(page.locator("#voice-message-text")).to_contain_text("run out of credit")
+    expect(page.locator("#voice-message-text")).to_contain_text("(insufficient_quota)")
+
+    sandbox.control(next_response={"status": "incomplete", "reason": "content_filter"})
+    send_text(page, "And yesterday's?")
+    expect(page.locator("#voice-message-text")).to_have_text("The agent’s answer was cut short: the content filter stopped it.")
+    expect(page.locator("#voice-state")).to_have_text("Connected")  # the call goes on
+
+
+# Presses Interrupt the moment the next answer starts (its response.created is logged), as an admin who has heard
+# enough would, but without racing the sandbox's short answers.
+INTERRUPT_THE_NEXT_ANSWER = """() => {
+  const log = document.getElementById('voice-log');
+  const observer = new MutationObserver((changes) => {
+    const added = changes.flatMap((change) => [...change.addedNodes]);
+    const started = added.some((item) => item.classList?.contains('log-in')
+      && item.querySelector('code')?.textContent === 'response.created');
+    if (!started) return;
+    observer.disconnect();
+    document.getElementById('voice-interrupt').click();
+  });
+  observer.observe(log, { childList: true });
+}"""
+
+
+def test_the_admins_own_interrupt_is_not_reported_as_a_failed_answer(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    page.click("#voice-mute")  # only the typed message gets an answer: the fake microphone cannot cancel it first
+    page.evaluate(INTERRUPT_THE_NEXT_ANSWER)
+    send_text(page, "Tell me a long story.")
+    expect(page.locator('#voice-log li.log-out[data-type="response.cancel"]')).to_have_count(1)
+    # The log is newest first: a response.done listed before the response.cancel came after it.
+    after_cancel = page.locator('#voice-log li.log-in[data-type="response.done"]:has(~ li[data-type="response.cancel"])')
+    expect(after_cancel.first).to_be_attached()
+    after_cancel.first.locator("summary").click()  # its JSON shows once opened
+    expect(after_cancel.first.locator("pre")).to_contain_text('"reason": "client_cancelled"')
+    expect(page.locator("#voice-message")).to_be_hidden()
+    expect(page.locator("#voice-state")).to_have_text("Connected")
+
+
+# A browser that blocks autoplay: the autoplay attribute does nothing and the first play() is refused.
+BLOCKED_AUTOPLAY = """
+(() => {
+  const play = HTMLMediaElement.prototype.play;
+  let refused = false;
+  HTMLMediaElement.prototype.play = function () {
+    if (refused) return play.call(this);
+    refused = true;
+    return Promise.reject(new DOMException('play() failed because the user did not interact first', 'NotAllowedError'));
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    for (const media of document.querySelectorAll('audio, video')) media.autoplay = false;
+  });
+})();
+"""
+
+
+def test_blocked_autoplay_offers_a_button_that_turns_on_the_agents_audio(browser, live_app):
+    page = open_voice_page(browser, live_app(), init_scripts=[BLOCKED_AUTOPLAY])
+    try:
+        expect(page.locator("#voice-play-audio")).to_be_hidden()
+        start(page)
+        expect_connected(page)
+        button = page.get_by_role("button", name="Click to turn on the agent’s audio")
+        expect(button).to_be_visible()
+        assert page.evaluate("() => document.getElementById('voice-remote-audio').paused") is True
+        button.click()
+        expect(button).to_be_hidden()
+        assert page.evaluate("() => document.getElementById('voice-remote-audio').paused") is False
+    finally:
+        page.context.close()
+
+
+# No sound from the agent: the browser's statistics show no audio coming in (a muted or lost inbound stream).
+NO_AGENT_AUDIO = """
+(() => {
+  const getStats = RTCPeerConnection.prototype.getStats;
+  RTCPeerConnection.prototype.getStats = async function (...args) {
+    const report = await getStats.apply(this, args);
+    const silent = new Map();
+    report.forEach((stats, id) => {
+      const inbound = stats.type === 'inbound-rtp' && stats.kind === 'audio';
+      silent.set(id, inbound ? { ...stats, bytesReceived: 0, totalAudioEnergy: 0 } : stats);
+    });
+    return silent;
+  };
+})();
+"""
+
+
+def test_an_answer_without_audio_is_pointed_out(browser, live_app):
+    page = open_voice_page(browser, live_app(), init_scripts=[NO_AGENT_AUDIO])
+    try:
+        start(page)
+        expect_connected(page)
+        expect(page.locator("#voice-no-audio")).to_be_hidden()
+        page.click("#voice-mute")  # the fake microphone could otherwise speak over (cancel) the answer
+        send_text(page, "Are you there?")
+        expect(page.locator("#voice-log li.log-in code", has_text="response.created").first).to_be_attached()
+        expect(page.locator("#voice-no-audio")).to_be_visible(timeout=10_000)  # a few seconds after it started
+        expect(page.locator("#voice-no-audio")).to_contain_text("No audio has arrived from the agent")
+        page.click("#voice-hangup")
+        expect(page.locator("#voice-no-audio")).to_be_hidden()
+    finally:
+        page.context.close()
+
+
+def test_the_settings_form_sends_only_what_the_admin_changed(signed_in_page, sandbox):
+    page = signed_in_page()
+    start(page)
+    expect_connected(page)
+    page.select_option("#voice-turn-detection", "semantic_vad")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_have_text(
+        "Applied (session.updated): turn detection semantic_vad."
+    )
+    # OPENAI_REALTIME_INSTRUCTIONS is unset: an empty "instructions" would wipe OpenAI's default instructions.
+    update = sandbox.state()["last_session_update"]
+    assert update == {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}}, update
+
+    page.fill("#voice-max-tokens", "200")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_have_text("Applied (session.updated): max output tokens 200.")
+    assert sandbox.state()["last_session_update"] == {"type": "realtime", "max_output_tokens": 200}

@@ -1,8 +1,11 @@
 /** Hands each event from the agent to the parts of the page that show it or act on it. */
 
+import { answerProblem } from './errors.js';
+
 export class AgentEvents {
   /**
-   * parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, usage and telemetry;
+   * parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, audioWatch, usage and
+   * telemetry;
    * openaiSessionMinutes: how long OpenAI lets a session last (the catalog's figure, from the page).
    */
   constructor(parts) {
@@ -34,6 +37,7 @@ export class AgentEvents {
         break;
       case 'response.created':
         this.responses.created();
+        this.audioWatch.answerStarted(event.response);
         break;
       case 'response.output_audio_transcript.delta':
       case 'response.output_text.delta':
@@ -47,11 +51,14 @@ export class AgentEvents {
         this.transcript.agentDone(event.item_id, event.text);
         this.chatCopy.copy('assistant', event.text, event.item_id);
         break;
-      case 'response.done':
-        this.responses.done();
+      case 'response.done': {
+        const problem = answerProblem(event.response, { cancelledByAdmin: this.responses.done() });
+        if (problem) this.view.showMessage(problem, 'warn');
+        this.audioWatch.answerEnded(event.response);
         this.usage.add(event.response?.usage);
         this.telemetry.addUsage(event.response?.usage);
         break;
+      }
       case 'error':
         this.#error(event.error ?? {});
         break;
@@ -69,6 +76,8 @@ export class AgentEvents {
       this.call.finish('ended', 'session_expired', { message: text, kind: 'warn' });
       return;
     }
+    // Interrupt raced the answer's end: the answer is over, as the admin wanted; nothing failed.
+    if (error.code === 'response_cancel_not_active') return;
     if (this.settings.refused(error, words)) return;
     this.view.showMessage(`The agent reported an error: ${words}`, 'warn');
   }

@@ -9,7 +9,7 @@ export const ACTIVE_STATES = ['waiting-for-microphone', 'connecting', 'connected
 /**
  * One admin session may span several attempts, each a VoiceSession. The rest of the page hangs on `on`:
  * starting() (a new admin session), connected(session, reconnected), released() (the attempt's media is gone),
- * stateShown(state), serverEvent(event) and clientEvent(event).
+ * stateShown(state), serverEvent(event), clientEvent(event) and playbackBlocked(error).
  * Announces on document: "voice:state" {state}, "voice:minted" {expiresAt}, "voice:ended" {reason}.
  */
 export class VoiceCall {
@@ -74,6 +74,7 @@ export class VoiceCall {
     });
     current.addEventListener('server-event', (event) => this.on.serverEvent(event.detail));
     current.addEventListener('client-event', (event) => this.on.clientEvent(event.detail));
+    current.addEventListener('playback-blocked', (event) => this.on.playbackBlocked(event.detail.error));
     current.addEventListener('lost', (event) => this.#lost(current, event.detail.reason));
     if (reconnecting) this.setState('reconnecting');
     try {

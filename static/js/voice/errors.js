@@ -75,3 +75,41 @@ export function asVoiceError(error) {
   if (error instanceof VoiceError) return error;
   return new VoiceError('unexpected', `Something went wrong in the browser: ${error?.message || error}`);
 }
+
+// Why an answer stopped early, in words, by status_details.reason.
+const CUT_SHORT_REASONS = {
+  content_filter: 'the content filter stopped it',
+  max_output_tokens: 'it reached max_output_tokens (the Max output tokens setting)',
+  turn_detected: 'you started speaking',
+  client_cancelled: 'a client cancelled it (not this page’s Interrupt: a server-side control, say)',
+};
+// Common failure codes, in words the admin can act on.
+const FAILURE_CODES = {
+  insufficient_quota: 'the OpenAI organisation has run out of credit; check its plan and billing',
+  rate_limit_exceeded: 'the OpenAI rate limit was reached; wait a moment and ask again',
+  inference_rate_limit_exceeded: 'the OpenAI rate limit was reached; wait a moment and ask again',
+  server_error: 'OpenAI had a server error; ask again',
+};
+
+/**
+ * Words for a response.done that did not complete (failed, incomplete, or cancelled other than by the admin's
+ * own Interrupt), or null when there is nothing to tell the admin.
+ */
+export function answerProblem(response, { cancelledByAdmin = false } = {}) {
+  const status = response?.status;
+  const details = response?.status_details ?? {};
+  if (status === 'failed') {
+    const error = details.error ?? {};
+    const code = error.code || error.type;
+    const words = error.message || FAILURE_CODES[code] || 'OpenAI gave no reason';
+    return `The agent’s answer failed: ${words}${code ? ` (${code})` : ''}.`;
+  }
+  const reason = details.reason;
+  const why = CUT_SHORT_REASONS[reason] ?? (reason ? `for the reason “${reason}”` : 'no reason was given');
+  if (status === 'incomplete') return `The agent’s answer was cut short: ${why}.`;
+  // A cancel the admin caused (Interrupt, or speaking over the agent) is no news to the admin.
+  if (status === 'cancelled' && !cancelledByAdmin && reason !== 'turn_detected') {
+    return `The agent’s answer was cancelled: ${why}.`;
+  }
+  return null;
+}

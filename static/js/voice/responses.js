@@ -3,6 +3,7 @@
 export class Responses {
   active = false;
   wanted = false; // asked for while another response was running: sent when that one is done
+  #interrupted = false; // the admin pressed Interrupt while this response ran
 
   /** call: the VoiceCall, whose current session carries the requests. */
   constructor(call) {
@@ -17,16 +18,24 @@ export class Responses {
 
   created() {
     this.active = true;
+    this.#interrupted = false;
   }
 
+  /** The running response is done; returns whether the admin's Interrupt cancelled it. */
   done() {
+    const interrupted = this.#interrupted;
     this.active = false;
+    this.#interrupted = false;
     if (this.wanted) this.request();
+    return interrupted;
   }
 
   interrupt() {
     const { session } = this.call;
-    if (this.active) session?.send({ type: 'response.cancel' }); // cancelling with none active is an error event
+    if (this.active) {
+      session?.send({ type: 'response.cancel' }); // cancelling with none active is an error event
+      this.#interrupted = true;
+    }
     session?.send({ type: 'output_audio_buffer.clear' }); // WebRTC only: stops audio already on its way
   }
 
@@ -34,5 +43,6 @@ export class Responses {
   reset() {
     this.active = false;
     this.wanted = false;
+    this.#interrupted = false;
   }
 }

@@ -15,7 +15,8 @@ const DISCONNECT_GRACE_MS = 4000;
 
 /**
  * Events (on the instance): "state" {state}, "minted" {expiresAt}, "server-event" (detail: the event),
- * "client-event" (detail: the event), "lost" {reason} once, if a connected call drops.
+ * "client-event" (detail: the event), "lost" {reason} once, if a connected call drops, and "playback-blocked"
+ * {error} when the agent's audio element refuses to play (the browser's autoplay policy, usually).
  */
 export class VoiceSession extends EventTarget {
   #stopped = false;
@@ -72,14 +73,19 @@ export class VoiceSession extends EventTarget {
     for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = enabled;
   }
 
-  /** Bytes of audio sent and received so far, from getStats. */
+  /**
+   * Bytes of audio sent and received so far, from getStats, and the energy of the audio received (null where the
+   * browser does not report it): silence, which keeps RTP flowing, adds bytes but no energy.
+   */
   async audioBytes() {
-    const totals = { sent: 0, received: 0 };
+    const totals = { sent: 0, received: 0, receivedEnergy: null };
     if (!this.pc || this.pc.connectionState === 'closed') return totals;
     (await this.pc.getStats()).forEach((report) => {
       if (report.kind !== 'audio') return;
       if (report.type === 'outbound-rtp') totals.sent += report.bytesSent ?? 0;
-      if (report.type === 'inbound-rtp') totals.received += report.bytesReceived ?? 0;
+      if (report.type !== 'inbound-rtp') return;
+      totals.received += report.bytesReceived ?? 0;
+      if (report.totalAudioEnergy !== undefined) totals.receivedEnergy += report.totalAudioEnergy;
     });
     return totals;
   }
@@ -166,7 +172,8 @@ export class VoiceSession extends EventTarget {
     this.pc.addEventListener('track', (event) => {
       if (!this.remoteAudio) return;
       this.remoteAudio.srcObject = event.streams[0] ?? new MediaStream([event.track]);
-      this.remoteAudio.play().catch(() => {}); // autoplay may wait for a gesture; the Start click usually counts
+      // The Start click usually lets the page play sound; a browser that still blocks it rejects play().
+      this.remoteAudio.play().catch((error) => this.#emit('playback-blocked', { error }));
     });
     for (const track of this.stream.getAudioTracks()) this.pc.addTrack(track, this.stream);
     this.channel = this.pc.createDataChannel('oai-events');

@@ -2,13 +2,65 @@
 
 import { randomId } from './random-id.js';
 
+/** The form's fields as the session sees them: instructions, max output tokens ("" = no limit), turn detection. */
+function valuesOf(fields) {
+  return {
+    instructions: fields.instructions.value,
+    maxTokens: fields.max_output_tokens.value.trim(),
+    detection: fields.turn_detection.value,
+  };
+}
+
+/** The values the page was served with (a reload may have restored the admin's edits into the fields). */
+function servedValuesOf(fields) {
+  const detection = [...fields.turn_detection.options].find((option) => option.defaultSelected);
+  return {
+    instructions: fields.instructions.defaultValue,
+    maxTokens: fields.max_output_tokens.defaultValue.trim(),
+    detection: detection?.value ?? fields.turn_detection.value,
+  };
+}
+
+/** The fields of `values` that differ from `from`. */
+function changes(values, from) {
+  return Object.fromEntries(Object.entries(values).filter(([name, value]) => value !== from[name]));
+}
+
+/** A GA session.update's session for the changed values, and its summary in words. */
+function updateFor(changed) {
+  const update = { type: 'realtime' }; // GA refuses a session.update without it
+  const words = [];
+  if ('instructions' in changed) {
+    update.instructions = changed.instructions;
+    words.push('instructions');
+  }
+  if ('detection' in changed) {
+    const { detection } = changed;
+    update.audio = { input: { turn_detection: detection === 'off' ? null : { type: detection } } };
+    words.push(`turn detection ${detection === 'off' ? 'off (push-to-talk)' : detection}`);
+  }
+  if ('maxTokens' in changed) {
+    update.max_output_tokens = changed.maxTokens ? Number(changed.maxTokens) : 'inf';
+    words.push(`max output tokens ${changed.maxTokens || 'inf'}`);
+  }
+  return { update, summary: words.join(', ') };
+}
+
+/**
+ * Sends only what the admin changed: a field left alone keeps the session's value (an empty instructions field
+ * would otherwise replace OpenAI's default instructions with none).
+ */
 export class SettingsForm {
-  #pending = null; // {eventId, summary, session} of the session.update awaiting session.updated
-  #applied = null; // the last session.update the agent accepted, re-sent after a reconnect
+  #pending = null; // {eventId, summary, values} of the session.update awaiting session.updated
+  #initial; // the values a new Realtime session starts with: the server's configuration, as the page loaded
+  #current; // the values the live session has, as far as the page knows
+  #applied = {}; // the values the agent accepted from the admin this session, re-sent after a reconnect
 
   /** call: the VoiceCall, whose current session gets the update. */
   constructor({ form, result, call }) {
     Object.assign(this, { form, result, call });
+    this.#initial = servedValuesOf(form.elements);
+    this.#current = { ...this.#initial };
   }
 
   listen() {
@@ -21,12 +73,15 @@ export class SettingsForm {
 
   /** After a reconnect: the new Realtime session starts from the server's configuration, not the admin's. */
   resend() {
-    if (this.#applied) this.#send(this.#applied.session, this.#applied.summary);
+    this.#current = { ...this.#initial };
+    const changed = changes(this.#applied, this.#initial);
+    if (Object.keys(changed).length) this.#send(changed);
   }
 
   /** A new admin session starts from the server's configuration. */
   forget() {
-    this.#applied = null;
+    this.#applied = {};
+    this.#current = { ...this.#initial };
   }
 
   /** The call ended: no answer will come to an update still pending. */
@@ -36,14 +91,17 @@ export class SettingsForm {
 
   /** session.created or session.updated: the form shows the turn detection in force. */
   showTurnDetection(detection) {
-    this.form.elements.turn_detection.value = detection === null ? 'off' : detection.type;
+    const value = detection === null ? 'off' : detection.type;
+    this.form.elements.turn_detection.value = value;
+    this.#current.detection = value;
   }
 
   /** session.updated: the pending update, if any, took effect. */
   confirm() {
     if (!this.#pending) return;
     this.#show(`Applied (session.updated): ${this.#pending.summary}.`, 'ok');
-    this.#applied = this.#pending;
+    Object.assign(this.#current, this.#pending.values);
+    Object.assign(this.#applied, this.#pending.values);
     this.#pending = null;
   }
 
@@ -61,23 +119,19 @@ export class SettingsForm {
 
   #submit(event) {
     event.preventDefault();
-    const fields = this.form.elements;
-    const maxTokens = fields.max_output_tokens.value.trim();
-    const detection = fields.turn_detection.value;
-    const update = {
-      type: 'realtime', // GA refuses a session.update without it
-      instructions: fields.instructions.value,
-      max_output_tokens: maxTokens ? Number(maxTokens) : 'inf',
-      audio: { input: { turn_detection: detection === 'off' ? null : { type: detection } } },
-    };
-    const turns = detection === 'off' ? 'off (push-to-talk)' : detection;
-    this.#send(update, `turn detection ${turns}, max output tokens ${maxTokens || 'inf'}`);
+    const changed = changes(valuesOf(this.form.elements), this.#current);
+    if (!Object.keys(changed).length) {
+      this.#show('Nothing changed: the live session already has these settings.', 'ok');
+      return;
+    }
+    this.#send(changed);
   }
 
-  #send(update, summary) {
+  #send(changed) {
+    const { update, summary } = updateFor(changed);
     const eventId = `evt_console_${randomId().slice(0, 20)}`;
     if (!this.call.session?.send({ type: 'session.update', event_id: eventId, session: update })) return;
-    this.#pending = { eventId, summary, session: update };
+    this.#pending = { eventId, summary, values: changed };
     this.#show('Sent; waiting for session.updated…');
   }
 
