@@ -181,11 +181,6 @@ class Sandbox:
 
     # --- authentication --------------------------------------------------------------------------
 
-    def take_next_response(self):
-        """The outcome the next_response knob set for the next response (once), or None."""
-        outcome, self.knobs.next_response = self.knobs.next_response, None
-        return outcome
-
     def require_api_key(self, request):
         token = self._bearer(request)
         if token != self.options.api_key:
