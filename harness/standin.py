@@ -42,6 +42,10 @@ class Behaviour:
     status: int = 500  # for fault="status"
     retry_after: str | None = None  # Retry-After header sent with fault="status"
     hang_seconds: float = 30.0  # for fault="hang": longer than any timeout the app is given
+    # POST /v1/responses with stream: true (self-hosted chat): the first text delta after latency_ms, then
+    # `deltas` more, `delta_ms` apart, as a model streams its answer.
+    deltas: int = 20
+    delta_ms: float = 10.0
 
 
 @dataclass
@@ -77,6 +81,7 @@ class StandInUpstream:
         self.app.router.add_post("/v1/realtime/client_secrets", self.client_secrets)
         self.app.router.add_post("/v1/realtime/calls", self.calls)
         self.app.router.add_post("/v1/chatkit/sessions", self.chatkit_sessions)
+        self.app.router.add_post("/v1/responses", self.responses)
         self.app.router.add_post("/_standin/behaviour", self.set_behaviour)
 
     # --- OpenAI's endpoints ----------------------------------------------------------------------
@@ -161,6 +166,51 @@ class StandInUpstream:
             return self._json(payload)
         return self._json(chatkit_session_response(secret=f"cks_{next(self._ids):032x}", workflow_id=workflow["id"],
                                                    user=body["user"]))
+
+    async def responses(self, request):
+        """A streamed Responses API answer in OpenAI's event order; the first delta comes after latency_ms."""
+        self.stats.count(request)
+        body = await request.json()
+        response_id, message_id = f"resp_{next(self._ids):032x}", f"msg_{next(self._ids):032x}"
+        stream = web.StreamResponse(headers={"Content-Type": "text/event-stream", **self._headers()})
+        await stream.prepare(request)
+        sequence = itertools.count()
+        where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+        part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+        words = [f"word{index} " for index in range(self.behaviour.deltas + 1)]
+        text = "".join(words)
+
+        def response(status, output=(), usage=None):
+            return {"id": response_id, "object": "response", "created_at": 0, "status": status,
+                    "model": body.get("model", ""), "output": list(output), "error": None,
+                    "incomplete_details": None, "instructions": None, "metadata": {}, "parallel_tool_calls": True,
+                    "temperature": 1.0, "top_p": 1.0, "tool_choice": "auto", "tools": [], "usage": usage}
+
+        def message(status, content=()):
+            return {"id": message_id, "type": "message", "role": "assistant", "status": status, "content": list(content)}
+
+        async def send(kind, **fields):
+            event = {"type": kind, "sequence_number": next(sequence), **fields}
+            await stream.write(f"event: {kind}\ndata: {json.dumps(event)}\n\n".encode())
+
+        await send("response.created", response=response("in_progress"))
+        await send("response.in_progress", response=response("in_progress"))
+        await send("response.output_item.added", output_index=0, item=message("in_progress"))
+        await send("response.content_part.added", part=part, **where)
+        await asyncio.sleep(self.behaviour.latency_ms / 1000)
+        for index, word in enumerate(words):
+            if index:
+                await asyncio.sleep(self.behaviour.delta_ms / 1000)
+            await send("response.output_text.delta", delta=word, logprobs=[], **where)
+        done_part = {**part, "text": text}
+        await send("response.output_text.done", text=text, logprobs=[], **where)
+        await send("response.content_part.done", part=done_part, **where)
+        await send("response.output_item.done", output_index=0, item=message("completed", [done_part]))
+        usage = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": len(words),
+                 "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 10 + len(words)}
+        await send("response.completed", response=response("completed", [message("completed", [done_part])], usage))
+        await stream.write_eof()
+        return stream
 
     async def set_behaviour(self, request):
         self.behaviour = Behaviour(**await request.json())
@@ -293,6 +343,8 @@ def main():
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--latency-ms", type=float, default=100.0, help="fixed delay before every answer")
     parser.add_argument("--fault", choices=FAULTS, default="none")
+    parser.add_argument("--deltas", type=int, default=20, help="text deltas after the first, for /v1/responses")
+    parser.add_argument("--delta-ms", type=float, default=10.0, help="time between /v1/responses text deltas")
     parser.add_argument("--backlog", type=int, default=4096)
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (and --tls-key), like the real API")
     parser.add_argument("--tls-key")
@@ -303,7 +355,8 @@ def main():
 
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
-    upstream = StandInUpstream(Behaviour(latency_ms=args.latency_ms, fault=args.fault))
+    upstream = StandInUpstream(Behaviour(latency_ms=args.latency_ms, fault=args.fault, deltas=args.deltas,
+                                          delta_ms=args.delta_ms))
     print(f"stand-in upstream on http://{args.host}:{args.port}/v1 (latency {args.latency_ms:g} ms)", flush=True)
     web.run_app(upstream.app, host=args.host, port=args.port, access_log=None, print=None, backlog=args.backlog,
                 shutdown_timeout=0.5, ssl_context=tls)
