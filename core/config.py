@@ -98,6 +98,7 @@ class AuthSettings:
     mint_rate_limit: str
     login_rate_limit: str
     ratelimit_storage_uri: str
+    tool_rate_limit: str = "30 per minute"  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
 
 
 @dataclass(frozen=True)
@@ -413,6 +414,7 @@ def _auth(environ, debug):
         mint_rate_limit=rate_limit(environ, "MINT_RATE_LIMIT", "20 per minute"),
         login_rate_limit=rate_limit(environ, "LOGIN_RATE_LIMIT", "10 per minute"),
         ratelimit_storage_uri=storage,
+        tool_rate_limit=rate_limit(environ, "TOOL_RATE_LIMIT", "30 per minute"),
     )
 
 

@@ -27,10 +27,11 @@ def _require_key(settings):
         raise not_configured(variable, why)
 
 
-def mint_for_admin(settings, client, admin, overrides):
-    """Mints a client secret; returns (the original envelope's data, the MintedSecret for the activity record)."""
+def mint_for_admin(settings, client, admin, overrides, tools=None):
+    """Mints a client secret; returns (the original envelope's data, the MintedSecret for the activity record).
+    `tools`: the agent's Realtime function tools, or None."""
     _require_key(settings)
-    session = realtime_session_config(settings, **overrides)
+    session = realtime_session_config(settings, tools=tools, **overrides)
     minted = client.mint_realtime_secret(session, safety_identifier=stable_admin_id(admin))
     data = {
         "token": {"value": minted.value, "expires_at": minted.expires_at},
@@ -44,6 +45,7 @@ def mint_for_admin(settings, client, admin, overrides):
     return data, minted
 
 
-def relay_offer_for_admin(settings, client, admin, offer):
+def relay_offer_for_admin(settings, client, admin, offer, tools=None):
     _require_key(settings)
-    return client.relay_sdp_offer(offer, realtime_session_config(settings), safety_identifier=stable_admin_id(admin))
+    session = realtime_session_config(settings, tools=tools)
+    return client.relay_sdp_offer(offer, session, safety_identifier=stable_admin_id(admin))
