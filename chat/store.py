@@ -22,9 +22,15 @@ _thread_item = TypeAdapter(ThreadItem)
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What the store and the agent know about the request: whose threads these are."""
+    """What the store and the agent know about the request: whose threads these are (`admin`, the admin's id) and
+    the name the activity record shows for them."""
 
     admin: str
+    name: str | None = None
+
+    @property
+    def shown_name(self):
+        return self.name or self.admin
 
 
 def _thread_json(thread):
