@@ -77,7 +77,7 @@ def main():
     standin = StandInProcess(arguments.first_token_ms, extra_args=(
         "--deltas", str(arguments.deltas), "--delta-ms", str(arguments.delta_ms)))
     server = AppServer(standin.base_url, extra_env={
-        "CHATKIT_MODE": "self-hosted", "CHAT_RATE_LIMIT": UNLIMITED, "CHAT_MAX_STREAMS_PER_ADMIN": "1000",
+        "CHATKIT_MODE": "self-hosted", "CHAT_RATE_LIMIT": UNLIMITED, "CHAT_MAX_STREAMS_PER_ADMIN": "100",
         "CHAT_MAX_STREAMS_PER_WORKER": "1000"})
     try:
         cookie, csrf = sign_in(server.url)

@@ -10,25 +10,35 @@ import openai
 from agents import Runner
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.errors import CustomStreamError
-from chatkit.server import ChatKitServer, StreamingResult
+from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
 from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageItem,
+    ChatKitReq,
     InferenceOptions,
     ThreadItemDoneEvent,
     ThreadMetadata,
     UserMessageItem,
     UserMessageTextContent,
+    is_streaming_req,
 )
+from pydantic import TypeAdapter
 
+from chat import stream_events
 from chat.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
 from chat.store import ChatContext
 
 log = logging.getLogger(__name__)
+stream_events.install()
 
 # Shown before every message that came from a voice session, in the widget and in what the model reads.
 VOICE_MARK = "[voice] "
 VOICE_THREAD_TITLE = "Voice conversation"
+
+
+# Built once. ChatKitServer.process (openai-chatkit 1.6.5) builds a TypeAdapter for the request union on every
+# request: 5-10 ms of CPU, a tenth of a chat turn's, spent before the model is even asked (docs/performance.md).
+_CHATKIT_REQUEST = TypeAdapter(ChatKitReq)
 
 
 class ConsoleChatKitServer(ChatKitServer[ChatContext]):
@@ -41,6 +51,13 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         self.tools = tuple(tools)  # the agent file's tools as FunctionTools (agent.sdk_tools), or none
         # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
+
+    async def process(self, request, context):
+        """ChatKitServer.process with the request parsed by the adapter built once (see _CHATKIT_REQUEST)."""
+        parsed = _CHATKIT_REQUEST.validate_json(request)
+        if is_streaming_req(parsed):
+            return StreamingResult(self._process_streaming(parsed, context))
+        return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
     async def respond(self, thread, input_user_message, context):
         # Newest first, then reversed: the model sees the latest HISTORY_ITEMS items in order, never the oldest.
