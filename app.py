@@ -60,6 +60,8 @@ def create_app(test_config=None):
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 
     app.extensions["openai_client"] = OpenAIClient(settings)
+    # One registry of the agent's tools per app, for voice (the session's tools, the tool-call route) and chat.
+    app.extensions["agent_tools"] = _agent_tools(settings)
     engine = init_database(app, settings.server.database_url)
     init_chat_server(app, settings, engine)
     csrf.init_app(app)
@@ -72,6 +74,15 @@ def create_app(test_config=None):
     app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
     _register_error_handlers(app)
     return app
+
+
+def _agent_tools(settings):
+    """The agent file's tools (HTTP, and its MCP servers' as listed now), or None without AGENT_FILE."""
+    if settings.agent is None:
+        return None
+    from agent.mcp_tools import AgentTools  # the mcp client loads only with an agent file
+
+    return AgentTools(settings.agent)
 
 
 def _api_error_response(error):

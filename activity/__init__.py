@@ -13,15 +13,17 @@ from activity.queries import (
     last_mint,
     mint_page,
     summary,
+    tool_call_page,
     voice_session_page,
 )
 from activity.retention import prune
-from activity.tables import OUTCOMES, PAGE_SIZE, mints, voice_sessions
+from activity.tables import OUTCOMES, PAGE_SIZE, mints, tool_calls, voice_sessions
 from activity.telemetry import parse_voice_event, record_voice_event
-from activity.writer import flush_mints, record_mint, recorded_mint
+from activity.writer import flush_mints, record_mint, record_tool_call, recorded_mint
 
 __all__ = [
     "OUTCOMES", "PAGE_SIZE", "active_voice_sessions", "connection_figures", "daily_chart", "flush_mints",
     "known_admins", "last_mint", "mint_page", "mints", "parse_voice_event", "prune", "record_mint",
-    "record_voice_event", "recorded_mint", "summary", "voice_session_page", "voice_sessions",
+    "record_tool_call", "record_voice_event", "recorded_mint", "summary", "tool_call_page", "tool_calls",
+    "voice_session_page", "voice_sessions",
 ]

@@ -1,4 +1,4 @@
-"""Reading the activity record: pages of mints and voice sessions, the admins in it, success figures, active sessions."""
+"""Reading the activity record: pages of mints, voice sessions and tool calls, the admins in it, success figures, active sessions."""
 
 import statistics
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 
-from activity.tables import OUTCOMES, PAGE_SIZE, as_utc, mints, utc_now, voice_sessions
+from activity.tables import OUTCOMES, PAGE_SIZE, as_utc, mints, tool_calls, utc_now, voice_sessions
 from activity.writer import flush_mints
 from core.database import database
 from core.openai_catalog import MAX_SESSION
@@ -25,8 +25,8 @@ def _filtered(table, time_column, admin, outcome):
     if admin:
         conditions.append(table.c.admin == admin)
     if outcome in OUTCOMES:
-        if table is mints:
-            conditions.append(mints.c.outcome == outcome)
+        if table is not voice_sessions:
+            conditions.append(table.c.outcome == outcome)
         else:
             # A voice session's outcome: did it connect?
             conditions.append(voice_sessions.c.connected == (outcome == "ok"))
@@ -61,12 +61,18 @@ def voice_session_page(admin=None, outcome=None, number=1):
     return _page(_filtered(voice_sessions, voice_sessions.c.started_at, admin, outcome), number)
 
 
+def tool_call_page(admin=None, outcome=None, number=1):
+    flush_mints()
+    return _page(_filtered(tool_calls, tool_calls.c.created_at, admin, outcome), number)
+
+
 def known_admins():
     """Every admin with a record, for the filter."""
     flush_mints()
     with database().connect() as connection:
         names = set(connection.execute(select(mints.c.admin).distinct()).scalars())
         names |= set(connection.execute(select(voice_sessions.c.admin).distinct()).scalars())
+        names |= set(connection.execute(select(tool_calls.c.admin).distinct()).scalars())
     return sorted(names)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete
 
-from activity.tables import mints, utc_now, voice_sessions
+from activity.tables import mints, tool_calls, utc_now, voice_sessions
 from core.database import database
 
 PRUNE_INTERVAL_SECONDS = 3600
@@ -21,6 +21,7 @@ def prune(retention_days, now=None):
     with database().begin() as connection:
         removed = connection.execute(delete(mints).where(mints.c.created_at < cutoff)).rowcount
         removed += connection.execute(delete(voice_sessions).where(voice_sessions.c.started_at < cutoff)).rowcount
+        removed += connection.execute(delete(tool_calls).where(tool_calls.c.created_at < cutoff)).rowcount
     return removed
 
 

@@ -1,4 +1,4 @@
-"""The activity record's tables (mints and voice sessions), what their columns may hold, and time helpers."""
+"""The activity record's tables (mints, voice sessions and tool calls), what their columns may hold, and time helpers."""
 
 from datetime import datetime, timezone
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
 from core.database import metadata
 
 MINT_KINDS = ("realtime", "relay", "chatkit", "test")
+TOOL_CHANNELS = ("voice", "chat")
 OUTCOMES = ("ok", "error")
 VOICE_EVENTS = ("connected", "failed", "ended")
 VOICE_MODES = ("ephemeral", "relay")
@@ -63,6 +64,20 @@ voice_sessions = Table(
     Column("estimated_cost_usd", Float),
     # Attempt ids come from the browser, so they are unique per admin: one admin cannot overwrite another's.
     UniqueConstraint("admin", "attempt_id", name="uq_voice_attempt"),
+)
+# One row per tool call the agent made, from the voice page (POST /api/v1/realtime/tool-calls) or the chat agent.
+tool_calls = Table(
+    "activity_tool_calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("admin", String(100), nullable=False, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("tool", String(64), nullable=False),
+    Column("outcome", String(10), nullable=False),  # ok or error
+    Column("error_code", String(60)),  # unknown_tool, invalid_arguments, approval_required, tool_failed, ...
+    Column("ms", Float),
+    Column("call_id", String(MAX_TEXT)),
 )
 Index("ix_activity_mints_admin_created", mints.c.admin, mints.c.created_at)
 

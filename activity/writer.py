@@ -1,4 +1,5 @@
-"""Writing mints to the activity record: counted at once, written by one background thread per process in batches."""
+"""Writing mints and tool calls to the activity record: counted at once, written by one background thread per process
+in batches."""
 
 import atexit
 import queue
@@ -9,10 +10,10 @@ from flask import current_app
 from sqlalchemy import insert
 
 from activity.retention import prune_now_and_then
-from activity.tables import MINT_KINDS, OUTCOMES, cut_text, mints, utc_now
+from activity.tables import MINT_KINDS, OUTCOMES, TOOL_CHANNELS, cut_text, mints, tool_calls, utc_now
 from core.database import database
 from core.errors import ApiError
-from core.metrics import count_mint
+from core.metrics import count_mint, count_tool_call
 
 
 def record_mint(kind, admin, outcome, latency_ms, request_id=None, error_code=None):
@@ -36,6 +37,28 @@ def _insert_mints(rows):
     with database().begin() as connection:
         connection.execute(insert(mints), rows)  # one statement for the whole batch, compiled once and cached
     prune_now_and_then()
+
+
+def _insert_tool_calls(rows):
+    with database().begin() as connection:
+        connection.execute(insert(tool_calls), rows)
+    prune_now_and_then()
+
+
+def record_tool_call(app, admin, channel, tool, ms, call_id=None, error_code=None):
+    """Counts one tool call (channel voice or chat; error_code None when it produced an output) and queues its row.
+
+    `app` is explicit because the chat agent's tools run on the chat's event loop, outside any Flask context."""
+    if channel not in TOOL_CHANNELS:
+        raise ValueError(f"unknown tool call channel {channel!r}")
+    outcome = "error" if error_code else "ok"
+    count_tool_call(channel, tool, error_code or "ok", None if ms is None else ms / 1000)
+    row = {
+        "created_at": utc_now(), "admin": admin, "channel": channel, "tool": str(tool)[:64], "outcome": outcome,
+        "error_code": cut_text(error_code), "ms": None if ms is None else round(float(ms), 1),
+        "call_id": cut_text(call_id),
+    }
+    _writer.put(app, row, kind="tool_call")
 
 
 def recorded_mint(kind, admin, mint):
@@ -81,10 +104,10 @@ class _MintWriter:
         self._start_lock = threading.Lock()
         self._thread = None
 
-    def put(self, app, row):
+    def put(self, app, row, kind="mint"):
         if self._thread is None or not self._thread.is_alive():  # first use, or a worker forked from a parent
             self._start()
-        self._queue.put((app, row))
+        self._queue.put((app, kind, row))
 
     def flush(self):
         """Returns once every mint this process queued is in the database (or its failure is logged)."""
@@ -112,15 +135,16 @@ class _MintWriter:
 
     @staticmethod
     def _write(batch):
-        rows_by_app = {}
-        for app, row in batch:
-            rows_by_app.setdefault(app, []).append(row)
-        for app, rows in rows_by_app.items():
+        rows_by_target = {}
+        for app, kind, row in batch:
+            rows_by_target.setdefault((app, kind), []).append(row)
+        for (app, kind), rows in rows_by_target.items():
+            insert_rows, what = (_insert_mints, "mint(s)") if kind == "mint" else (_insert_tool_calls, "tool call(s)")
             with app.app_context():
                 try:
-                    _insert_mints(rows)
-                except Exception:  # noqa: BLE001 - logged with its traceback; the mints were answered already
-                    app.logger.exception("could not record %d mint(s) in the activity record", len(rows))
+                    insert_rows(rows)
+                except Exception:  # noqa: BLE001 - logged with its traceback; the calls were answered already
+                    app.logger.exception("could not record %d %s in the activity record", len(rows), what)
 
 
 _writer = _MintWriter()
@@ -129,5 +153,5 @@ atexit.register(_writer.flush)
 
 
 def flush_mints():
-    """Waits for this process's queued mints: the pages call it so an admin sees their own mint at once."""
+    """Waits for this process's queued mints and tool calls: the pages call it so an admin sees their own at once."""
     _writer.flush()

@@ -1,4 +1,4 @@
-"""The activity page: mints, voice sessions and success rates, with filters and htmx partials."""
+"""The activity page: mints, voice sessions, tool calls and success rates, with filters and htmx partials."""
 
 from flask import Blueprint, make_response, render_template, request
 
@@ -17,6 +17,7 @@ def _filters():
         "outcome": outcome if outcome in activity.OUTCOMES else None,
         "mints_page": _page_number("mints_page"),
         "sessions_page": _page_number("sessions_page"),
+        "tools_page": _page_number("tools_page"),
     }
 
 
@@ -38,11 +39,13 @@ def _tables(query):
         "link_args": link_args,
         "mints": activity.mint_page(query["admin"], query["outcome"], query["mints_page"]),
         "voice_sessions": activity.voice_session_page(query["admin"], query["outcome"], query["sessions_page"]),
+        "tool_calls": activity.tool_call_page(query["admin"], query["outcome"], query["tools_page"]),
     }
 
 
 # htmx names the element it will swap (HX-Target); the same route then answers with just that partial.
-PARTIALS = {"records": "activity/_records.html", "mints": "activity/_mints.html", "sessions": "activity/_sessions.html"}
+PARTIALS = {"records": "activity/_records.html", "mints": "activity/_mints.html", "sessions": "activity/_sessions.html",
+            "tool-calls": "activity/_tool_calls.html"}
 
 
 @bp.get("")

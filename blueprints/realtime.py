@@ -1,8 +1,11 @@
 """The voice page, its status panel and Test connection, and the Realtime endpoints: client secrets (ephemeral mode),
-the SDP relay (relay mode) and the page's telemetry."""
+the SDP relay (relay mode), the voice agent's tool calls (run on the server) and the page's telemetry."""
+
+import time
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
     jsonify,
@@ -14,8 +17,8 @@ from flask import (
 
 import activity
 from blueprints.auth import login_required
-from core.errors import bad_request
-from core.extensions import current_settings, limiter, mint_limit, openai_client
+from core.errors import ApiError, bad_request
+from core.extensions import agent_tools, current_settings, limiter, mint_limit, openai_client, tool_limit
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
 from core.security import no_store
 from realtime.minting import (
@@ -46,6 +49,10 @@ def voice_page_options(settings):
         "secret_url": url_for("realtime.create_realtime_session"),
         "calls_url": url_for("realtime.relay_realtime_call"),
         "telemetry_url": url_for("realtime.voice_telemetry"),
+        # With an agent file the session carries its tools; the page posts each function call the model makes here.
+        "tool_calls_url": url_for("realtime.run_tool_call") if agent_tools() is not None else "",
+        # Tools with confirm = true: the page asks the admin, then posts the call again with "approved": true.
+        "approval_tools": _approval_tools(),
         # Relay mode has no mint answer to carry TURN credentials, so the page gets its own (TURN_SHARED_SECRET).
         "ice_servers": ice_servers_for(settings, g.admin_openai_id),
         "connect_timeout_seconds": settings.realtime.connect_timeout_seconds,
@@ -67,7 +74,10 @@ def create_realtime_session():
         raise bad_request("The body must be JSON (Content-Type: application/json), e.g. {\"voice\": \"marin\"}.")
     overrides = parse_session_overrides(body)
     settings, client = current_settings(), openai_client()
-    data, _minted = activity.recorded_mint("realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin_openai_id, overrides))
+    tools = _session_tools()
+    data, _minted = activity.recorded_mint(
+        "realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin_openai_id, overrides, tools)
+    )
     return jsonify({"status": "success", "data": data})
 
 
@@ -78,11 +88,81 @@ def create_realtime_session():
 def relay_realtime_call():
     offer = parse_sdp_offer(request.content_type, request.get_data(cache=False)[: MAX_SDP_BYTES + 1])
     settings, client = current_settings(), openai_client()
-    call = activity.recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin_openai_id, offer))
+    tools = _session_tools()
+    call = activity.recorded_mint("relay", g.admin, lambda: relay_offer_for_admin(settings, client, g.admin_openai_id, offer, tools))
     headers = {"Content-Type": "application/sdp"}
     if call.call_id:
         headers["X-Realtime-Call-Id"] = call.call_id
     return call.answer_sdp, 201, headers
+
+
+def _approval_tools():
+    tools = agent_tools()
+    if tools is None:
+        return []
+    return [spec["name"] for spec in tools.function_tools() if tools.needs_approval(spec["name"])]
+
+
+def _session_tools():
+    """The agent's Realtime function tools for a new voice session, or None without AGENT_FILE."""
+    tools = agent_tools()
+    return tools.function_tools() if tools is not None else None
+
+
+TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approved")
+MAX_CALL_ID_CHARS = 200
+
+
+@bp.post("/api/v1/realtime/tool-calls")
+@login_required
+@tool_limit
+def run_tool_call():
+    """Runs one function call the voice model made (the page relays it from the data channel) on the server, with
+    the agent file's credentials, and answers the output the page sends back as function_call_output."""
+    call = parse_tool_call(request.get_json(silent=True))
+    tools = agent_tools()
+    if tools is None:
+        raise ApiError(409, "no_agent_file", "This console has no agent file (AGENT_FILE is not set), so the voice "
+                       "agent has no tools to run. Set AGENT_FILE to a TOML agent file (docs/agent.md) and restart.")
+    started = time.perf_counter()
+    try:
+        result = tools.run(call["name"], call["arguments"], approved=call["approved"])
+    except ApiError as error:
+        activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"],
+                                  _elapsed_ms(started), call["call_id"], error.code)
+        raise
+    activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"], result.ms,
+                              call["call_id"])
+    return jsonify({"status": "success", "data": {"output": result.output, "ms": round(result.ms, 1),
+                                                  "callId": call["call_id"]}})
+
+
+def parse_tool_call(body):
+    """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approved (bool)}."""
+    example = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
+    if not isinstance(body, dict):
+        raise bad_request(f"The body must be a JSON object (Content-Type: application/json) such as {example}.")
+    unknown = sorted(set(body) - set(TOOL_CALL_FIELDS))
+    if unknown:
+        raise bad_request(f"Unknown field '{unknown[0]}': a tool call carries only {', '.join(TOOL_CALL_FIELDS)}.")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("name must be the tool's name as the model called it, a non-empty string.")
+    arguments = body.get("arguments")
+    if not isinstance(arguments, str):
+        raise bad_request("arguments must be the JSON text the model produced (a string such as \"{}\"), "
+                          "exactly as in the function call's arguments.")
+    call_id = body.get("call_id")
+    if not isinstance(call_id, str) or not 1 <= len(call_id) <= MAX_CALL_ID_CHARS:
+        raise bad_request(f"call_id must be the function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters.")
+    approved = body.get("approved", False)
+    if not isinstance(approved, bool):
+        raise bad_request("approved must be true or false (true only after the admin approved this call).")
+    return {"name": name.strip(), "arguments": arguments, "call_id": call_id, "approved": approved}
+
+
+def _elapsed_ms(started):
+    return (time.perf_counter() - started) * 1000
 
 
 @bp.app_template_global()

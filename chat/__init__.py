@@ -22,10 +22,11 @@ _build_lock = threading.Lock()
 
 
 class ChatServerSlot:
-    """Builds the ChatKit server on first use. `model` replaces the agent's model (tests: a scripted one)."""
+    """Builds the ChatKit server on first use. `model` replaces the agent's model (tests: a scripted one);
+    `app` and its agent_tools (or None) give the agent its tools, recorded in the app's activity record."""
 
-    def __init__(self, settings, engine, model=None):
-        self.settings, self.engine, self.model = settings, engine, model
+    def __init__(self, settings, engine, model=None, app=None):
+        self.settings, self.engine, self.model, self.app = settings, engine, model, app
         self._server = None
 
     def get(self):
@@ -36,8 +37,24 @@ class ChatServerSlot:
                 from chat.store import DatabaseStore
 
                 model = self.model or build_model(self.settings)
-                self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model)
+                self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model, self._tools())
             return self._server
+
+    def _tools(self):
+        agent_tools = self.app.extensions.get("agent_tools") if self.app is not None else None
+        if agent_tools is None:
+            return ()
+        from agent.sdk_tools import sdk_function_tools
+
+        return sdk_function_tools(agent_tools, record=self._record)
+
+    def _record(self, run_context, name, ms, call_id, error_code):
+        """Records one chat tool call for the admin whose request ran it (the ChatKit AgentContext's ChatContext)."""
+        import activity
+
+        request_context = getattr(getattr(run_context, "context", None), "request_context", None)
+        admin = getattr(request_context, "admin", None) or "unknown"
+        activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
 
 
 def init_chat_server(app, settings, engine):
@@ -46,7 +63,7 @@ def init_chat_server(app, settings, engine):
     from core.database import create_tables
 
     create_tables(engine, tables=[threads_table, items_table])
-    app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"))
+    app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"), app)
     if settings.chat.mode == "self-hosted" and not app.testing:
         # Import the libraries in the background, so the first message does not wait for them.
         threading.Thread(target=_import_chat_libraries, name="chatkit-import", daemon=True).start()

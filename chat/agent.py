@@ -27,8 +27,10 @@ def build_model(settings):
     return OpenAIResponsesModel(model=settings.chat.model, openai_client=build_openai_client(settings))
 
 
-def build_agent(settings, model):
-    return Agent(name="Chat agent", instructions=settings.chat.instructions or DEFAULT_INSTRUCTIONS, model=model)
+def build_agent(settings, model, tools=()):
+    """`tools`: the agent file's tools as Agents SDK FunctionTools (agent.sdk_tools), run on the server."""
+    return Agent(name="Chat agent", instructions=settings.chat.instructions or DEFAULT_INSTRUCTIONS, model=model,
+                 tools=list(tools))
 
 
 # Tracing would upload every conversation to OpenAI's trace store with the process's own key; we keep it off.

@@ -33,10 +33,11 @@ VOICE_THREAD_TITLE = "Voice conversation"
 class ConsoleChatKitServer(ChatKitServer[ChatContext]):
     """Answers each user message with one streamed Agents SDK run over the thread's recent history."""
 
-    def __init__(self, store, settings, model):
+    def __init__(self, store, settings, model, tools=()):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
+        self.tools = tuple(tools)  # the agent file's tools as FunctionTools (agent.sdk_tools), or none
 
     async def respond(self, thread, input_user_message, context):
         # Newest first, then reversed: the model sees the latest HISTORY_ITEMS items in order, never the oldest.
@@ -44,7 +45,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         history = await simple_to_agent_input(list(reversed(page.data)))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         result = Runner.run_streamed(
-            build_agent(self.settings, self.model), history, context=agent_context, run_config=RUN_CONFIG
+            build_agent(self.settings, self.model, self.tools), history, context=agent_context, run_config=RUN_CONFIG
         )
         try:
             async for event in stream_agent_response(agent_context, result):

@@ -101,6 +101,7 @@ class AuthSettings:
     login_user_rate_limit: str = "10 per 15 minutes"  # failed sign-ins per username, from any address
     session_lifetime_hours: float = 12.0  # a session ends this long after sign-in, however active
     session_idle_minutes: float = 60.0  # ... or this long after its last request
+    tool_rate_limit: str = "30 per minute"  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
 
 
 @dataclass(frozen=True)
@@ -419,6 +420,7 @@ def _auth(environ, debug):
         login_user_rate_limit=rate_limit(environ, "LOGIN_USER_RATE_LIMIT", "10 per 15 minutes"),
         session_lifetime_hours=number(environ, "SESSION_LIFETIME_HOURS", 12.0, 0.1, 24 * 30),
         session_idle_minutes=number(environ, "SESSION_IDLE_MINUTES", 60.0, 1, 24 * 60 * 30),
+        tool_rate_limit=rate_limit(environ, "TOOL_RATE_LIMIT", "30 per minute"),
     )
 
 

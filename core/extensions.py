@@ -45,6 +45,11 @@ def openai_client():
     return current_app.extensions["openai_client"]
 
 
+def agent_tools():
+    """The app's agent.mcp_tools.AgentTools (built once in create_app), or None without AGENT_FILE."""
+    return current_app.extensions.get("agent_tools")
+
+
 @functools.lru_cache(maxsize=16)
 def _parsed_limits(text):
     return tuple(parse_many(text))
@@ -94,4 +99,6 @@ def per_admin_limit(scope, limits_of):
 mint_limit = per_admin_limit("mint", lambda settings: settings.auth.mint_rate_limit)
 # Every chat request (CHAT_RATE_LIMIT) and voice transcript post (TRANSCRIPT_RATE_LIMIT), per admin.
 chat_limit = per_admin_limit("chat", lambda settings: settings.chat.rate_limit)
+# The voice agent's tool calls the page relays (TOOL_RATE_LIMIT), per admin.
+tool_limit = per_admin_limit("tool", lambda settings: settings.auth.tool_rate_limit)
 transcript_limit = per_admin_limit("transcript", lambda settings: settings.chat.transcript_rate_limit)

@@ -1,4 +1,4 @@
-"""Prometheus metrics: mints, upstream latency, voice connect outcomes and times, active voice sessions.
+"""Prometheus metrics: mints, upstream latency, voice connect outcomes and times, active voice sessions, tool calls.
 
 Under gunicorn every worker is its own process; gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before the
 workers import this module, so prometheus_client writes each value to a file there and /metrics adds the
@@ -42,10 +42,27 @@ CONNECT_SECONDS = Histogram(
     "voice_console_voice_connect_seconds", "Time from the admin's click to a connected voice session",
     ["mode"], buckets=CONNECT_BUCKETS,
 )
+# A platform API answers in tens of milliseconds; the top buckets are tool timeouts (10 s default, at most 300 s).
+TOOL_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+TOOL_CALLS = Counter(
+    "voice_console_tool_calls_total", "Agent tool calls run on the server, by channel (voice, chat), tool and outcome "
+    "(ok or the error code)", ["channel", "tool", "outcome"],
+)
+TOOL_SECONDS = Histogram(
+    "voice_console_tool_call_seconds", "Time one agent tool call took on the server", ["channel", "tool"],
+    buckets=TOOL_BUCKETS,
+)
 
 
 def count_mint(kind, outcome):
     MINTS.labels(kind=kind, outcome=outcome).inc()
+
+
+def count_tool_call(channel, tool, outcome, seconds=None):
+    """outcome: ok, or the error code (unknown_tool, invalid_arguments, approval_required, tool_failed, ...)."""
+    TOOL_CALLS.labels(channel=channel, tool=tool, outcome=outcome).inc()
+    if seconds is not None:
+        TOOL_SECONDS.labels(channel=channel, tool=tool).observe(seconds)
 
 
 def observe_upstream(path, status, seconds):

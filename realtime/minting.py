@@ -26,10 +26,11 @@ def _require_key(settings):
         raise not_configured(variable, why)
 
 
-def mint_for_admin(settings, client, openai_id, overrides):
-    """Mints a client secret for the admin OpenAI knows as `openai_id` (g.admin_openai_id); returns (the original envelope's data, the MintedSecret for the activity record)."""
+def mint_for_admin(settings, client, openai_id, overrides, tools=None):
+    """Mints a client secret for the admin OpenAI knows as `openai_id` (g.admin_openai_id); returns (the original envelope's data, the MintedSecret for the activity record).
+    `tools`: the agent's Realtime function tools, or None."""
     _require_key(settings)
-    session = realtime_session_config(settings, **overrides)
+    session = realtime_session_config(settings, tools=tools, **overrides)
     minted = client.mint_realtime_secret(session, safety_identifier=openai_id)
     data = {
         "token": {"value": minted.value, "expires_at": minted.expires_at},
@@ -43,6 +44,7 @@ def mint_for_admin(settings, client, openai_id, overrides):
     return data, minted
 
 
-def relay_offer_for_admin(settings, client, openai_id, offer):
+def relay_offer_for_admin(settings, client, openai_id, offer, tools=None):
     _require_key(settings)
-    return client.relay_sdp_offer(offer, realtime_session_config(settings), safety_identifier=openai_id)
+    session = realtime_session_config(settings, tools=tools)
+    return client.relay_sdp_offer(offer, session, safety_identifier=openai_id)

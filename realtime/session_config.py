@@ -7,8 +7,12 @@ from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem
 OVERRIDE_FIELDS = ("voice", "instructions")
 
 
-def realtime_session_config(settings, *, voice=None, instructions=None):
-    """The GA session object for a client secret or a relayed call (never a `workflow`: Realtime rejects it)."""
+def realtime_session_config(settings, *, voice=None, instructions=None, tools=None):
+    """The GA session object for a client secret or a relayed call (never a `workflow`: Realtime rejects it).
+
+    `tools`: the agent's Realtime function tools (AgentTools.function_tools(): name, description and parameters
+    only, never a URL or header, so no credential reaches the browser); the page runs each call the model makes
+    through POST /api/v1/realtime/tool-calls."""
     session = {
         "type": "realtime",
         "model": settings.realtime.model,
@@ -18,6 +22,9 @@ def realtime_session_config(settings, *, voice=None, instructions=None):
     chosen_instructions = settings.realtime.instructions if instructions is None else instructions
     if chosen_instructions:
         session["instructions"] = chosen_instructions
+    if tools:
+        session["tools"] = [dict(tool) for tool in tools]
+        session["tool_choice"] = "auto"
     if settings.realtime.transcription_model:
         session["audio"]["input"] = {"transcription": {"model": settings.realtime.transcription_model}}
     return session

@@ -256,9 +256,9 @@ def test_tables_paginate_with_htmx_and_plain_links(app, admin):
     fill(app, mints=activity.PAGE_SIZE + 5)
     first = text(admin.client.get("/admin/activity"))
     assert len(re.findall(r"req_\d+", first)) == activity.PAGE_SIZE
-    assert 'href="/admin/activity?mints_page=2&amp;sessions_page=1"' in first
-    assert 'hx-get="/admin/activity?mints_page=2&amp;sessions_page=1" hx-target="#mints" hx-swap="outerHTML"' in first
-    second = admin.client.get("/admin/activity?mints_page=2&sessions_page=1", headers={**HTMX, "HX-Target": "mints"})
+    assert 'href="/admin/activity?mints_page=2&amp;sessions_page=1&amp;tools_page=1"' in first
+    assert 'hx-get="/admin/activity?mints_page=2&amp;sessions_page=1&amp;tools_page=1" hx-target="#mints" hx-swap="outerHTML"' in first
+    second = admin.client.get("/admin/activity?mints_page=2&sessions_page=1&tools_page=1", headers={**HTMX, "HX-Target": "mints"})
     html = text(second)
     assert html.lstrip().startswith('<section id="mints"') and 'id="sessions"' not in html
     assert re.findall(r"req_\d+", html) == [f"req_{index:03d}" for index in range(4, -1, -1)]
