@@ -52,7 +52,9 @@ def record_tool_call(app, admin, channel, tool, ms, call_id=None, error_code=Non
     if channel not in TOOL_CHANNELS:
         raise ValueError(f"unknown tool call channel {channel!r}")
     outcome = "error" if error_code else "ok"
-    count_tool_call(channel, tool, error_code or "ok", None if ms is None else ms / 1000)
+    # A name the agent file does not have is whatever the caller sent: one label value for all, not one each.
+    label = "(unknown)" if error_code == "unknown_tool" else tool
+    count_tool_call(channel, label, error_code or "ok", None if ms is None else ms / 1000)
     row = {
         "created_at": utc_now(), "admin": admin, "channel": channel, "tool": str(tool)[:64], "outcome": outcome,
         "error_code": cut_text(error_code), "ms": None if ms is None else round(float(ms), 1),

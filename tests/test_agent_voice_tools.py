@@ -154,8 +154,10 @@ def test_an_approved_confirm_tool_runs(voice_admin, platform):
 ])
 def test_refused_calls_answer_their_code_and_are_recorded(agent_app, voice_admin, platform, name, arguments, extra,
                                                           status, code, words):
+    before = counted("voice", "(unknown)" if code == "unknown_tool" else name, code)
     response = call(voice_admin, name, arguments, **extra)
     assert response.status_code == status
+    assert counted("voice", "(unknown)" if code == "unknown_tool" else name, code) == before + 1
     body = response.get_json()
     assert (body["status"], body["code"]) == ("error", code) and words in body["message"]
     assert len(platform.calls) == 0  # nothing reached the platform
