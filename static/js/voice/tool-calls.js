@@ -98,6 +98,7 @@ export class ToolCalls {
 /** One tool call in the conversation: its name and arguments, then how long it took, or why it failed. */
 class ToolCallEntry {
   constructor(list, name, args) {
+    this.name = name;
     this.item = document.createElement('li');
     this.item.className = 'turn turn-tool';
     const who = document.createElement('span');
@@ -143,12 +144,14 @@ class ToolCallEntry {
       button.type = 'button';
       button.className = `tool-${words.toLowerCase()}${words === 'Deny' ? ' secondary' : ''}`;
       button.textContent = words;
+      button.setAttribute('aria-label', `${words} ${this.name}`);
       button.addEventListener('click', () => {
         for (const other of this.result.querySelectorAll('button')) other.remove();
         action();
       });
       this.result.append(button, ' ');
     }
+    this.item.scrollIntoView?.({ block: 'nearest' });
   }
 
   finish(words, className) {
