@@ -122,24 +122,31 @@ def platform():
 
 
 @pytest.fixture(scope="session")
-def _agent_app(sandbox_server, platform, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("app-agent")
-    agent_file = workdir / "agent.toml"
-    agent_file.write_text(AGENT_TOML)
-    app = start_app(workdir, sandbox_server.url, AGENT_FILE=str(agent_file), PLATFORM_URL=platform,
-                    PLATFORM_TOKEN=PLATFORM_TOKEN, CLOSED_PORT=str(_closed_port()),
-                    VOICE_CONNECT_TIMEOUT_SECONDS=CONNECT_TIMEOUT_SECONDS)
-    yield app
-    app.stop()
+def _agent_apps(sandbox_server, platform, tmp_path_factory):
+    started = {}
+    yield started, sandbox_server, platform, tmp_path_factory
+    for app in started.values():
+        app.stop()
 
 
 @pytest.fixture
-def agent_page(browser, _agent_app, sandbox):
-    """agent_page() -> a signed-in page on /admin/voice of an app whose AGENT_FILE's tools call the platform."""
+def agent_page(browser, _agent_apps, sandbox):
+    """agent_page(connect="ephemeral"|"relay") -> a signed-in page on /admin/voice of an app whose AGENT_FILE's
+    tools call the example platform (one app per mode for the whole run)."""
+    started, sandbox_server, platform_url, tmp_path_factory = _agent_apps
     contexts = []
 
-    def open_page():
-        page = open_voice_page(browser, _agent_app.url)
+    def open_page(connect="ephemeral"):
+        if connect not in started:
+            workdir = tmp_path_factory.mktemp(f"app-agent-{connect}")
+            agent_file = workdir / "agent.toml"
+            agent_file.write_text(AGENT_TOML)
+            started[connect] = start_app(
+                workdir, sandbox_server.url, AGENT_FILE=str(agent_file), PLATFORM_URL=platform_url,
+                PLATFORM_TOKEN=PLATFORM_TOKEN, CLOSED_PORT=str(_closed_port()), OPENAI_REALTIME_CONNECT=connect,
+                VOICE_CONNECT_TIMEOUT_SECONDS=CONNECT_TIMEOUT_SECONDS,
+            )
+        page = open_voice_page(browser, started[connect].url)
         page.set_default_timeout(15_000)
         contexts.append(page.context)
         return page

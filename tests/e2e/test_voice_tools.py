@@ -122,3 +122,15 @@ def test_a_failing_tool_is_explained_on_the_page_and_to_the_agent(agent_page):
     agent_says(page, "check_backups returned:").to_contain_text("The tool failed:")
     expect(page.locator("#voice-state")).to_have_text("Connected")  # the call goes on
     assert PLATFORM_TOKEN not in ran.value.text() and PLATFORM_TOKEN not in page.content()
+
+
+def test_relay_mode_runs_tools_too_without_the_credential_reaching_the_browser(agent_page, sandbox):
+    page = agent_page(connect="relay")
+    page.click("#voice-start")
+    expect(page.locator("#voice-state")).to_have_text("Connected")
+    page.click("#voice-mute")
+    assert [tool["name"] for tool in sandbox.state()["last_session"]["tools"]][0] == "list_failed_pipelines"
+    send_text(page, "list failed pipelines please")
+    expect(tool_entry(page, "list_failed_pipelines").locator(".tool-result")).to_have_text(re.compile(r"ran in \d+ ms"))
+    agent_says(page, "list_failed_pipelines returned:").to_contain_text("orders_daily")
+    assert PLATFORM_TOKEN not in page.content() and PLATFORM_TOKEN not in json.dumps(sandbox.state()["last_session"])
