@@ -37,7 +37,8 @@ class ChatServerSlot:
                 from chat.store import DatabaseStore
 
                 model = self.model or build_model(self.settings)
-                self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model, self._tools())
+                self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model, self._tools(),
+                                                    self._record_for_admin if self.app is not None else None)
             return self._server
 
     def _tools(self):
@@ -54,6 +55,11 @@ class ChatServerSlot:
 
         request_context = getattr(getattr(run_context, "context", None), "request_context", None)
         admin = getattr(request_context, "admin", None) or "unknown"
+        activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
+
+    def _record_for_admin(self, admin, name, ms, call_id, error_code):
+        import activity
+
         activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
 
 

@@ -15,6 +15,7 @@ from chatkit.types import (
     AssistantMessageContent,
     AssistantMessageItem,
     InferenceOptions,
+    ThreadItemDoneEvent,
     ThreadMetadata,
     UserMessageItem,
     UserMessageTextContent,
@@ -33,11 +34,13 @@ VOICE_THREAD_TITLE = "Voice conversation"
 class ConsoleChatKitServer(ChatKitServer[ChatContext]):
     """Answers each user message with one streamed Agents SDK run over the thread's recent history."""
 
-    def __init__(self, store, settings, model, tools=()):
+    def __init__(self, store, settings, model, tools=(), record_tool_call=None):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
         self.tools = tuple(tools)  # the agent file's tools as FunctionTools (agent.sdk_tools), or none
+        # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
+        self.record_tool_call = record_tool_call
 
     async def respond(self, thread, input_user_message, context):
         # Newest first, then reversed: the model sees the latest HISTORY_ITEMS items in order, never the oldest.
@@ -50,6 +53,8 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         try:
             async for event in stream_agent_response(agent_context, result):
                 yield event
+            if result.interruptions:
+                yield self._approval_notice(thread, result.interruptions, context)
         except asyncio.CancelledError:
             # The client went away: stop the model run too (its tasks would otherwise run on, unobserved).
             result.cancel()
@@ -62,6 +67,24 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
                 "Try again; if it keeps happening, check the server's network and OPENAI_BASE_URL.",
                 allow_retry=True,
             ) from error
+
+
+    def _approval_notice(self, thread, interruptions, context):
+        """The run stopped at confirm tools (the SDK's needs_approval): say so instead of ending in silence.
+        Approving a call from the chat widget is not built yet; the voice agent asks and runs it."""
+        names = sorted({approval.name or "a tool" for approval in interruptions})
+        for approval in interruptions:
+            if self.record_tool_call is not None:
+                self.record_tool_call(context.admin, approval.name or "unknown", None, approval.call_id,
+                                      "approval_required")
+        text = (f"{', '.join(names)} changes the platform, so an admin has to approve each call, and approving "
+                "from chat is not available yet: nothing was changed. Ask the voice agent (it asks you to approve) "
+                "or make the change on the platform yourself.")
+        item = AssistantMessageItem(
+            id=self.store.generate_item_id("message", thread, context), thread_id=thread.id,
+            created_at=datetime.now(), content=[AssistantMessageContent(text=text)],
+        )
+        return ThreadItemDoneEvent(item=item)
 
 
 def _model_refusal(error, settings):

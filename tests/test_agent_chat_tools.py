@@ -97,3 +97,19 @@ def test_without_an_agent_file_the_chat_agent_has_no_tools(base_env, model):
     model.enqueue([assistant_message("hi", item_id="msg_tools_3")])
     chatkit(signed_in(app), create_thread("hello")).get_data()
     assert list(model.last_call.tools) == []
+
+
+def test_a_confirm_tool_is_not_run_in_chat_and_the_admin_is_told_why(tools_app, model, platform):
+    model.enqueue([function_call("rerun_pipeline", {"name": "nightly"}, call_id="call_chat_4")])
+    alice = signed_in(tools_app)
+    events = sse_events(chatkit(alice, create_thread("Rerun nightly")).get_data())
+    assert len(platform.calls) == 0  # the SDK held the call back for approval
+    answer = [event["item"] for event in events if event["type"] == "thread.item.done"][-1]
+    assert answer["type"] == "assistant_message"
+    assert answer["content"][0]["text"].startswith("rerun_pipeline changes the platform")
+    thread_id = events[0]["thread"]["id"]
+    listed = chatkit(alice, {"type": "items.list", "params": {"thread_id": thread_id, "order": "asc"}}).get_json()
+    assert [item["type"] for item in listed["data"]] == ["user_message", "assistant_message"]
+    row = tool_rows(tools_app)[-1]
+    assert (row["channel"], row["tool"], row["outcome"], row["error_code"], row["call_id"]) == (
+        "chat", "rerun_pipeline", "error", "approval_required", "call_chat_4")

@@ -233,3 +233,23 @@ def test_the_activity_page_shows_tool_calls_and_filters_them(agent_app, voice_ad
         "HX-Request": "true", "HX-Target": "tool-calls"}).get_data(as_text=True)
     assert "<code>nope</code>" in errors_only and "<code>list_failed_pipelines</code>" not in errors_only
     assert errors_only.lstrip().startswith("<section id=\"tool-calls\"")
+
+
+def test_old_tool_calls_are_pruned_with_the_rest_of_the_record(agent_app, voice_admin, platform):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from activity.tables import utc_now
+    from core.database import database
+
+    platform.get(f"{PLATFORM}/pipelines", json=[])
+    call(voice_admin, call_id="old")
+    call(voice_admin, call_id="new")
+    activity.flush_mints()
+    with agent_app.app_context():
+        with database().begin() as connection:
+            connection.execute(update(activity.tool_calls).where(activity.tool_calls.c.call_id == "old")
+                               .values(created_at=utc_now() - timedelta(days=40)))
+        assert activity.prune(30) == 1
+    assert [row["call_id"] for row in tool_rows(agent_app)] == ["new"]
