@@ -78,7 +78,7 @@ def chatkit_endpoint():
     else:
         release = _nothing_to_release
     try:
-        kind, payload = process_chatkit_request(body, g.admin_id)
+        kind, payload = process_chatkit_request(body, g.admin_id, g.admin)
     except BaseException:
         release()
         raise

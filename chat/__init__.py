@@ -54,7 +54,7 @@ class ChatServerSlot:
         import activity
 
         request_context = getattr(getattr(run_context, "context", None), "request_context", None)
-        admin = getattr(request_context, "admin", None) or "unknown"
+        admin = getattr(request_context, "username", None) or getattr(request_context, "admin", None) or "unknown"
         activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
 
     def _record_for_admin(self, admin, name, ms, call_id, error_code):
@@ -115,7 +115,7 @@ def not_found(what):
     return ApiError(404, "not_found", f"{what} does not exist or belongs to another admin.")
 
 
-def process_chatkit_request(body, admin):
+def process_chatkit_request(body, admin, username=None):
     """Runs one ChatKit request for `admin`. Returns ("json", bytes) or ("stream", generator of SSE bytes); the
     stream's first chunk is already computed, so a bad thread id raises here (as ApiError) rather than mid-stream."""
     from chatkit.store import NotFoundError
@@ -126,7 +126,7 @@ def process_chatkit_request(body, admin):
 
     server = chat_server()
     try:
-        result = background_loop.run(server.process(body, ChatContext(admin)))
+        result = background_loop.run(server.process(body, ChatContext(admin, username)))
         if not is_streaming(result):
             return "json", result.json
         chunks = background_loop.stream(result)

@@ -75,7 +75,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         names = sorted({approval.name or "a tool" for approval in interruptions})
         for approval in interruptions:
             if self.record_tool_call is not None:
-                self.record_tool_call(context.admin, approval.name or "unknown", None, approval.call_id,
+                self.record_tool_call(context.username or context.admin, approval.name or "unknown", None, approval.call_id,
                                       "approval_required")
         text = (f"{', '.join(names)} changes the platform, so an admin has to approve each call, and approving "
                 "from chat is not available yet: nothing was changed. Ask the voice agent (it asks you to approve) "

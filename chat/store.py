@@ -25,6 +25,7 @@ class ChatContext:
     """What the store and the agent know about the request: whose threads these are."""
 
     admin: str
+    username: str | None = None  # the admin's sign-in name, for the activity record (threads are keyed by admin)
 
 
 def _thread_json(thread):
