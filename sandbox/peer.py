@@ -10,6 +10,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from sandbox.audio import AnswerAudioTrack, answer_audio, frame_level, frame_ms
 from sandbox.session import apply_session_fields, new_id, request_violation
+from sandbox.tools import call_arguments, matching_tool, short_output
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class RealtimePeer:
     """One call: an aiortc peer connection, its `oai-events` data channel and the conversation state."""
 
     def __init__(self, call_id, session, *, answer_audio_mode="auto", max_session_seconds=3600, on_closed=None,
-                 on_session_update=None, next_response=None):
+                 on_session_update=None, next_response=None, next_transcript=None):
         self.call_id = call_id
         self.session = session
         self.created_at = time.time()
@@ -56,6 +57,7 @@ class RealtimePeer:
         self._on_closed = on_closed
         self._on_session_update = on_session_update
         self._next_response = next_response or (lambda: None)  # the sandbox's next_response knob
+        self._next_transcript = next_transcript or (lambda: None)  # the sandbox's next_transcript knob
         self._tasks = set()
         self._closing = None
         # Earlier turns become input (partly cached) of later ones, as in OpenAI's billing.
@@ -77,6 +79,8 @@ class RealtimePeer:
         self._response_task = None
         self._audio_response_id = None
         self._pending_turn = None  # what the next response.create answers
+        self._pending_said = None  # the admin's words it answers: they may ask for one of the session's tools
+        self._function_calls = {}  # call_id -> the tool's name, for the spoken answer to its output
 
     # --- signalling ------------------------------------------------------------------------------
 
@@ -225,6 +229,13 @@ class RealtimePeer:
         self._history_text_tokens += _text_tokens(said)
         if item.get("role") == "user" and said:
             self._pending_turn = f"You said: {said}"
+            self._pending_said = said
+        if item.get("type") == "function_call_output":
+            output = str(item.get("output", ""))
+            self._history_text_tokens += _text_tokens(output)
+            name = self._function_calls.get(item.get("call_id"), "The tool")
+            self._pending_turn = f"{name} returned: {short_output(output)}"
+            self._pending_said = None
         self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
         self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
 
@@ -236,6 +247,12 @@ class RealtimePeer:
                 "Wait until the response is finished before creating a new one.",
                 event_id=event.get("event_id"),
             )
+            return
+        said, self._pending_said = self._pending_said, None
+        tool = matching_tool(self.session, said)
+        if tool is not None:  # the words name a tool: answer with a function call, as the model would
+            self._pending_turn = None
+            self._start_function_call(tool, call_arguments(tool, said))
             return
         reply = self._pending_turn or "Sandbox here. Say something, or type a message."
         self._pending_turn = None
@@ -335,14 +352,17 @@ class RealtimePeer:
                 "content": [{"type": "input_audio"}]}  # transcript arrives in its own event
         self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
         self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
-        transcript = f"(sandbox heard {heard_ms / 1000:.1f} s of speech)"
+        said = self._next_transcript()  # the next_transcript knob: what the admin "said" this time
+        transcript = said or f"(sandbox heard {heard_ms / 1000:.1f} s of speech)"
         if (self.session.get("audio") or {}).get("input", {}).get("transcription"):
             self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                        "content_index": 0, "transcript": transcript,
                        "usage": {"type": "duration", "seconds": round(heard_ms / 1000, 1)}})
         self._history_audio_tokens += int(heard_ms / 1000 * INPUT_AUDIO_TOKENS_PER_S)
-        self._pending_turn = (f"Sandbox here: I heard {heard_ms / 1000:.1f} seconds of audio. "
-                              "This answer is generated locally.")
+        self._pending_turn = (f"You said: {said}" if said else f"Sandbox here: I heard {heard_ms / 1000:.1f} "
+                              "seconds of audio. This answer is generated locally.")
+        if said:  # words nobody set leave a typed question pending: the next response still acts on it
+            self._pending_said = said
         if create_response and self._response is None:
             self._response_create({})
 
@@ -363,6 +383,37 @@ class RealtimePeer:
         if outcome:
             self._response["status_details"] = outcome["status_details"]
         self._response_task = self._spawn(self._respond(self._response, reply_text))
+
+    def _start_function_call(self, tool, arguments):
+        self._response = {
+            "object": "realtime.response", "id": new_id("resp_"), "status": "in_progress", "status_details": None,
+            "output": [], "conversation_id": "conv_" + self.call_id[4:], "output_modalities":
+            list(self.session.get("output_modalities", ["audio"])), "max_output_tokens":
+            self.session.get("max_output_tokens", "inf"),
+            "audio": {"output": {k: v for k, v in self.session["audio"]["output"].items() if k in ("format", "voice")}},
+        }
+        self._response_task = self._spawn(self._call_function(self._response, tool["name"], arguments))
+
+    async def _call_function(self, response, name, arguments):
+        # GA order: the function_call item is added, its arguments stream in, then the item and response are done.
+        item_id, call_id = new_id("item_"), new_id("call_")
+        self._function_calls[call_id] = name
+        item = {"id": item_id, "type": "function_call", "object": "realtime.item", "status": "in_progress",
+                "name": name, "call_id": call_id, "arguments": ""}
+        where = {"response_id": response["id"], "item_id": item_id, "output_index": 0, "call_id": call_id}
+        self.send({"type": "response.created", "response": _without_nulls(response)})
+        self.send({"type": "response.output_item.added", "response_id": response["id"], "output_index": 0,
+                   "item": item})
+        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
+        for start in range(0, len(arguments), 24):
+            await asyncio.sleep(DELTA_INTERVAL_S / 3)
+            self.send({"type": "response.function_call_arguments.delta", **where, "delta": arguments[start:start + 24]})
+        self.send({"type": "response.function_call_arguments.done", **where, "name": name, "arguments": arguments})
+        item = {**item, "status": "completed", "arguments": arguments}
+        self.send({"type": "response.output_item.done", "response_id": response["id"], "output_index": 0,
+                   "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+        self._finish_response(response, "completed", [item], self._usage(arguments, 0.0))
 
     async def _fail(self, response, status_details):
         # A failed response (e.g. insufficient_quota) produces no output; only response.done says why.

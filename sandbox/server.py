@@ -62,6 +62,9 @@ class Knobs:
     # How the next response ends instead of completing, e.g. {"status": "failed"} or
     # {"status": "incomplete", "reason": "content_filter"}; None: it completes.
     next_response: dict | None = None
+    # What the next committed speech is transcribed as (once), e.g. "Which pipelines failed last night?", so a
+    # browser test can speak a question; None: "(sandbox heard N s of speech)".
+    next_transcript: str | None = None
 
 
 @dataclass
@@ -142,6 +145,9 @@ def _checked_knobs(knobs):
             value = int(value)
         elif name == "next_response":
             value = response_outcome(value)
+        elif name == "next_transcript":
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError("next_transcript must be a non-empty string, or null")
         else:
             value = float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
@@ -209,6 +215,11 @@ class Sandbox:
         outcome, self.knobs.next_response = self.knobs.next_response, None
         return outcome
 
+    def take_next_transcript(self):
+        """The transcript the next_transcript knob set for the next committed speech (once), or None."""
+        said, self.knobs.next_transcript = self.knobs.next_transcript, None
+        return said
+
     # --- POST /v1/realtime/client_secrets --------------------------------------------------------
 
     async def create_client_secret(self, request):
@@ -272,7 +283,7 @@ class Sandbox:
         peer = RealtimePeer(call_id, session, answer_audio_mode=self.options.answer_audio,
                             max_session_seconds=self.options.max_session_seconds,
                             on_closed=self._peer_closed, on_session_update=self._session_updated,
-                            next_response=self.take_next_response)
+                            next_response=self.take_next_response, next_transcript=self.take_next_transcript)
         try:
             answer = await peer.answer(offer)
         except Exception as error:  # aiortc raises ValueError, KeyError, ... for offers it cannot use

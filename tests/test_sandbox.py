@@ -3,6 +3,7 @@
 import asyncio
 import fractions
 import json
+import re
 import subprocess
 import sys
 import time
@@ -846,3 +847,93 @@ def test_make_run_starts_the_sandbox_and_learns_its_url():
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+# --- tool calls: words that name a session's tool are answered with a function call -------------------------
+
+PIPELINE_TOOLS = [
+    {"type": "function", "name": "list_failed_pipelines", "description": "Pipelines whose last run failed.",
+     "parameters": {"type": "object", "properties": {"since": {"type": "string", "description": "ISO 8601 time"}},
+                    "required": []}},
+    {"type": "function", "name": "rerun_pipeline", "description": "Starts a new run of a pipeline.",
+     "parameters": {"type": "object", "properties": {"name": {"type": "string"}, "reason": {"type": "string"}},
+                    "required": ["name"]}},
+]
+FUNCTION_CALL_EVENTS = [
+    "response.created", "response.output_item.added", "conversation.item.added",
+    "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
+    "conversation.item.done", "response.done",
+]
+
+
+async def function_call(call):
+    """The events of one function-call response, checked against the schema and GA's order; returns them by type."""
+    created = await call.wait_for("response.created")
+    types, by_type = ["response.created"], {"response.created": created}
+    while True:
+        event = await call.next_event()
+        types.append(event["type"])
+        by_type.setdefault(event["type"], event)
+        if event["type"] == "response.done":
+            break
+    assert [t for i, t in enumerate(types) if i == 0 or t != types[i - 1]] == FUNCTION_CALL_EVENTS, types
+    return by_type
+
+
+def test_a_typed_question_naming_a_tool_gets_a_function_call_and_the_output_is_spoken(fresh, loopback_ice):
+    secret = fresh.mint(session={**REALTIME, "tools": PIPELINE_TOOLS})["value"]
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.send(user_text("hello there"))  # naming no tool: an ordinary spoken answer
+            call.send({"type": "response.create"})
+            assert (await call.wait_for("response.output_audio_transcript.done"))["transcript"] == "You said: hello there"
+            await call.wait_for("response.done")
+
+            call.send(user_text("Which pipelines failed last night?"))
+            call.send({"type": "response.create"})
+            events = await function_call(call)
+            added = events["response.output_item.added"]["item"]
+            assert added["type"] == "function_call" and added["name"] == "list_failed_pipelines"
+            assert added["status"] == "in_progress" and added["arguments"] == ""
+            done = events["response.function_call_arguments.done"]
+            assert done["call_id"] == added["call_id"] and done["item_id"] == added["id"]
+            arguments = json.loads(done["arguments"])
+            assert set(arguments) == {"since"} and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", arguments["since"])
+            response = events["response.done"]["response"]
+            assert response["status"] == "completed"
+            assert response["output"] == [{**added, "status": "completed", "arguments": done["arguments"]}]
+
+            call.send({"type": "conversation.item.create", "item": {
+                "type": "function_call_output", "call_id": done["call_id"], "output": '[{"name": "orders_daily"}]'}})
+            await call.wait_for("conversation.item.done")
+            call.send({"type": "response.create"})
+            spoken = await call.wait_for("response.output_audio_transcript.done")
+            assert spoken["transcript"] == 'list_failed_pipelines returned: [{"name": "orders_daily"}]'
+            assert (await call.wait_for("response.done"))["response"]["output"][0]["type"] == "message"
+
+    run(scenario())
+
+
+def test_next_transcript_knob_makes_speech_ask_for_a_tool_by_name(fresh, loopback_ice):
+    session = {**REALTIME, "tools": PIPELINE_TOOLS,
+               "audio": {**REALTIME["audio"], "input": {**REALTIME["audio"]["input"], "turn_detection": QUICK_TURNS}}}
+    secret = fresh.mint(session=session)["value"]
+    fresh.control(next_transcript="Rerun the orders_daily pipeline")
+
+    async def scenario():
+        async with connected_call(fresh, secret=secret) as call:
+            call.microphone.speak(0.6)
+            heard = await call.wait_for("conversation.item.input_audio_transcription.completed")
+            assert heard["transcript"] == "Rerun the orders_daily pipeline"
+            events = await function_call(call)
+            done = events["response.function_call_arguments.done"]
+            assert done["name"] == "rerun_pipeline" and json.loads(done["arguments"]) == {"name": "orders_daily"}
+
+    run(scenario())
+    assert fresh.state()["knobs"]["next_transcript"] is None  # used once
+
+
+def test_next_transcript_knob_must_be_words(fresh):
+    response = requests.post(fresh.root + "/_sandbox/control", json={"next_transcript": " "}, timeout=5)
+    assert response.status_code == 400 and "next_transcript" in response.json()["error"]

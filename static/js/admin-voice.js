@@ -13,6 +13,7 @@ import { SettingsForm } from './voice/settings-form.js';
 import { SilenceWatch } from './voice/silence-watch.js';
 import { StatusView } from './voice/status-view.js';
 import { CallTelemetry } from './voice/telemetry.js';
+import { ToolCalls } from './voice/tool-calls.js';
 import { Transcript } from './voice/transcript.js';
 import { UsagePanel } from './voice/usage-panel.js';
 
@@ -139,6 +140,15 @@ const agentEvents = new AgentEvents({
   audioWatch,
   usage,
   telemetry,
+  toolCalls: new ToolCalls({
+    url: root.dataset.toolCallsUrl,
+    approvalTools: JSON.parse(root.dataset.approvalTools || '[]'),
+    csrfToken: options.csrfToken,
+    call,
+    responses,
+    list: $('voice-transcript'),
+    view,
+  }),
   openaiSessionMinutes: options.openaiSessionMinutes,
 });
 

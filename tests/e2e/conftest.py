@@ -1,8 +1,11 @@
 """Fixtures of the browser tests: the sandbox, the app pointed at it, headless Chromium and a signed-in page."""
 
+import socket
+
 import pytest
 from playwright.sync_api import sync_playwright
 
+from examples.platform_api import running
 from harness.browser import Sandbox, launch_chromium, open_voice_page, start_app
 
 # The browser connects in well under a second over loopback; a short timeout keeps the ICE-failure test fast.
@@ -67,6 +70,83 @@ def signed_in_page(browser, live_app):
 
     def open_page(connect="ephemeral", microphone=True):
         page = open_voice_page(browser, live_app(connect), microphone=microphone)
+        page.set_default_timeout(15_000)
+        contexts.append(page.context)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+# The example platform's token: it must never reach the browser.
+PLATFORM_TOKEN = "platform-e2e-token-5f3a9c71"
+AGENT_TOML = """
+instructions = "You help the admins of the DataAPI platform. Use the tools rather than guess."
+
+[[tools]]
+name = "list_failed_pipelines"
+description = "Pipelines whose last run failed, optionally only those that finished since a given time."
+url = "${PLATFORM_URL}/pipelines?status=failed"
+headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
+parameters = { type = "object", properties = { since = { type = "string", description = "ISO 8601 time" } }, required = [] }
+
+[[tools]]
+name = "rerun_pipeline"
+description = "Starts a new run of a pipeline. Changes the platform: the admin approves each call."
+method = "POST"
+url = "${PLATFORM_URL}/pipelines/{name}/rerun"
+headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
+parameters = { type = "object", properties = { name = { type = "string" }, reason = { type = "string" } }, required = ["name"] }
+
+[[tools]]
+name = "check_backups"
+description = "Whether the warehouse backups are current."
+url = "http://127.0.0.1:${CLOSED_PORT}/backups"
+headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
+timeout_seconds = 3
+"""
+
+
+def _closed_port():
+    with socket.socket() as probe:  # bound for a moment to find a free port, then released: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def platform():
+    """The example platform API (examples/platform_api.py) in-process: its base URL."""
+    with running(PLATFORM_TOKEN) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _agent_apps(sandbox_server, platform, tmp_path_factory):
+    started = {}
+    yield started, sandbox_server, platform, tmp_path_factory
+    for app in started.values():
+        app.stop()
+
+
+@pytest.fixture
+def agent_page(browser, _agent_apps, sandbox):
+    """agent_page(connect="ephemeral"|"relay") -> a signed-in page on /admin/voice of an app whose AGENT_FILE's
+    tools call the example platform (one app per mode for the whole run)."""
+    started, sandbox_server, platform_url, tmp_path_factory = _agent_apps
+    contexts = []
+
+    def open_page(connect="ephemeral"):
+        if connect not in started:
+            workdir = tmp_path_factory.mktemp(f"app-agent-{connect}")
+            agent_file = workdir / "agent.toml"
+            agent_file.write_text(AGENT_TOML)
+            started[connect] = start_app(
+                workdir, sandbox_server.url, AGENT_FILE=str(agent_file), PLATFORM_URL=platform_url,
+                PLATFORM_TOKEN=PLATFORM_TOKEN, CLOSED_PORT=str(_closed_port()), OPENAI_REALTIME_CONNECT=connect,
+                VOICE_CONNECT_TIMEOUT_SECONDS=CONNECT_TIMEOUT_SECONDS,
+            )
+        page = open_voice_page(browser, started[connect].url)
         page.set_default_timeout(15_000)
         contexts.append(page.context)
         return page

@@ -4,8 +4,8 @@ import { answerProblem } from './errors.js';
 
 export class AgentEvents {
   /**
-   * parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, audioWatch, usage and
-   * telemetry;
+   * parts: call, view, eventLog, transcript, chatCopy, settings, microphone, responses, audioWatch, usage,
+   * telemetry and toolCalls;
    * openaiSessionMinutes: how long OpenAI lets a session last (the catalog's figure, from the page).
    */
   constructor(parts) {
@@ -46,6 +46,9 @@ export class AgentEvents {
       case 'response.output_audio_transcript.done':
         this.transcript.agentDone(event.item_id, event.transcript);
         this.chatCopy.copy('assistant', event.transcript, event.item_id);
+        break;
+      case 'response.function_call_arguments.done':
+        this.toolCalls.requested(event);
         break;
       case 'response.output_text.done':
         this.transcript.agentDone(event.item_id, event.text);

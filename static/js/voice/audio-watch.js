@@ -23,9 +23,13 @@ export class AgentAudioWatch {
     this.#timer = setTimeout(() => this.#check(session, before), NO_AUDIO_WARNING_MS);
   }
 
-  /** response.done: a failed or cancelled answer has no audio to wait for (its own message says why). */
+  /**
+   * response.done: a failed or cancelled answer has no audio to wait for (its own message says why), nor has a
+   * function call (the spoken answer comes with the next response, perhaps after the admin approves the call).
+   */
   answerEnded(response) {
-    if (response?.status === 'failed' || response?.status === 'cancelled') this.#cancel();
+    const calledTool = response?.output?.some((item) => item.type === 'function_call');
+    if (response?.status === 'failed' || response?.status === 'cancelled' || calledTool) this.#cancel();
   }
 
   /** The call's attempt ended: nothing more to wait for, nothing to warn about. */
