@@ -582,3 +582,32 @@ def test_leaving_the_page_releases_the_prepared_call(signed_in_page):
     page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide'))")
     expect_prepared(page, "released")
     assert page.evaluate("() => window.__voiceTest.peers.every((pc) => pc.connectionState === 'closed')")
+
+
+SLOW_MICROPHONE = """
+const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await getUserMedia(constraints);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return stream;
+};
+"""
+
+
+def test_connected_waits_for_the_microphone_so_the_first_words_are_heard(browser, live_app, sandbox):
+    page = open_voice_page(browser, live_app(), init_scripts=[SLOW_MICROPHONE])
+    try:
+        expect_prepared(page)
+        start(page)
+        # The prepared call is up long before this microphone: the page still says it waits for the microphone.
+        expect(page.locator("#voice-state")).to_have_text("Waiting for the microphone…")
+        expect_connected(page)
+        assert float(page.locator("#voice-connect-time").get_attribute("data-ms")) >= 1500
+        # At Connected the microphone's track is live and on the call's sender.
+        assert page.evaluate(LIVE_MIC_TRACKS) == 1
+        assert page.evaluate("() => window.__voiceTest.peers.at(-1).getSenders()[0].track?.readyState") == "live"
+        page.click("#voice-hangup")
+        expect(page.locator("#voice-state")).to_have_text("Ended")
+        assert page.evaluate(LIVE_MIC_TRACKS) == 0
+    finally:
+        page.context.close()
