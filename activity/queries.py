@@ -77,10 +77,11 @@ def known_admins():
 
 
 def last_mint(admin):
+    """The admin's last mint, not counting the secrets the voice page mints ahead of a click ("prepare")."""
     flush_mints()
     with database().connect() as connection:
         row = connection.execute(
-            select(mints).where(mints.c.admin == admin).order_by(mints.c.created_at.desc(), mints.c.id.desc()).limit(1)
+            select(mints).where(mints.c.admin == admin, mints.c.kind != "prepare").order_by(mints.c.created_at.desc(), mints.c.id.desc()).limit(1)
         ).mappings().first()
     return _with_aware_times(row) if row else None
 

@@ -16,7 +16,9 @@ from sqlalchemy import (
 
 from core.database import metadata
 
-MINT_KINDS = ("realtime", "relay", "chatkit", "test")
+# "prepare": a Realtime secret the voice page minted ahead of the Start click; it may go unused, so it is never a
+# voice session (those come only from the page's telemetry, which starts at the click).
+MINT_KINDS = ("realtime", "relay", "chatkit", "test", "prepare")
 TOOL_CHANNELS = ("voice", "chat")
 OUTCOMES = ("ok", "error")
 VOICE_EVENTS = ("connected", "failed", "ended")

@@ -1,14 +1,20 @@
 """Click-to-connected benchmark: headless Chromium on the voice page against the local sandbox, which adds a
-fixed latency to the mint and to the SDP answer; each figure is printed beside the sum of those latencies.
+fixed latency to the mint and to the SDP answer, with a microphone that takes --mic-ms to start. Both flows run
+in the same run, their clicks interleaved, so a busy machine slows both alike:
+
+- prepared ("instant start", the default): the peer connection, its offer and (ephemeral mode) the secret are
+  made before the click; the click posts the offer while the microphone starts;
+- current (the page with ?prepare=off): microphone ∥ mint, then the SDP exchange, then ICE/DTLS.
 
     .venv/bin/python -m bench.bench_connect                                  # 10 runs per row, both modes
-    .venv/bin/python -m bench.bench_connect --runs 30 --latencies 0:0,100:100,300:200
+    .venv/bin/python -m bench.bench_connect --runs 20 --latencies 100:100 --mic-ms 300
     .venv/bin/python -m bench.bench_connect --screenshot docs/voice.png      # the README's screenshot, then exit
 
-"Connected" is what the page shows: the `oai-events` data channel is open, measured by the page itself from
-the Start click (performance.now()). In ephemeral mode the mint runs while the microphone opens and the SDP
-post follows it, so the injected latency is mint + SDP; in relay mode no secret is minted and only the SDP
-latency applies (the server relays the offer to the sandbox's /v1/realtime/calls).
+"Connected" is what the page shows, measured by the page itself from the Start click (performance.now()): the
+`oai-events` data channel is open and the microphone is live. The model column is what the injected delays
+alone predict: current = max(mic, mint) + SDP in ephemeral mode, mic + SDP in relay mode (no mint; the server
+relays the offer); prepared = max(mic, SDP). The prepared flow's clicks wait until the page shows
+data-prepared="ready" (it prepares again after each hang-up), as an admin's click would find it.
 """
 
 import argparse
@@ -32,8 +38,41 @@ def parse_latencies(text):
     return pairs
 
 
+FLOWS = ("prepared", "current")
+
+
+def slow_microphone(delay_ms):
+    """An init script making getUserMedia take `delay_ms` longer, as a real microphone takes to start."""
+    return f"""
+(() => {{
+  const getUserMedia = navigator.mediaDevices?.getUserMedia?.bind(navigator.mediaDevices);
+  if (!getUserMedia) return;
+  navigator.mediaDevices.getUserMedia = async (constraints) => {{
+    const stream = await getUserMedia(constraints);
+    await new Promise((resolve) => setTimeout(resolve, {delay_ms:.0f}));
+    return stream;
+  }};
+}})();
+"""
+
+
+def open_flow(browser, app_url, flow, mic_ms):
+    page = open_voice_page(browser, app_url, init_scripts=[slow_microphone(mic_ms)] if mic_ms else ())
+    if flow == "current":
+        page.goto("/admin/voice?prepare=off")  # admin-voice.js then makes nothing before the click
+    return page
+
+
+def model_ms(mode, flow, mint_ms, sdp_ms, mic_ms):
+    if flow == "prepared":
+        return max(mic_ms, sdp_ms)
+    return (max(mic_ms, mint_ms) if mode == "ephemeral" else mic_ms) + sdp_ms
+
+
 def connect_once(page):
     """One Start click to Connected; answers the page's own click-to-connected time in ms."""
+    if page.locator("#voice-console").get_attribute("data-prepared") != "off":
+        expect(page.locator("#voice-console")).to_have_attribute("data-prepared", "ready", timeout=30_000)
     page.click("#voice-start")
     expect(page.locator("#voice-state")).to_have_text("Connected", timeout=30_000)
     connect_ms = float(page.locator("#voice-connect-time").get_attribute("data-ms"))
@@ -56,15 +95,21 @@ def run(arguments):
         try:
             for mode in arguments.modes:
                 apps[mode] = start_app(Path(workdir) / mode, sandbox.url, OPENAI_REALTIME_CONNECT=mode)
-                page = open_voice_page(browser, apps[mode].url)
-                connect_once(page)  # warm-up: module loading, first getUserMedia, connection pools
+                pages = {flow: open_flow(browser, apps[mode].url, flow, arguments.mic_ms) for flow in FLOWS}
+                for page in pages.values():
+                    connect_once(page)  # warm-up: module loading, first getUserMedia, connection pools
                 for mint_ms, sdp_ms in arguments.latencies:
                     sandbox.control(reset=True, mint_latency_ms=mint_ms, sdp_latency_ms=sdp_ms)
-                    injected = (mint_ms if mode == "ephemeral" else 0) + sdp_ms
-                    times = [connect_once(page) for _ in range(arguments.runs)]
-                    rows.append((mode, mint_ms, sdp_ms, injected, times))
-                    print_row(rows[-1], flush=True)
-                page.context.close()
+                    times = {flow: [] for flow in FLOWS}
+                    for _ in range(arguments.runs):
+                        for flow in FLOWS:  # interleaved: both flows see the same machine load
+                            times[flow].append(connect_once(pages[flow]))
+                    for flow in FLOWS:
+                        model = model_ms(mode, flow, mint_ms, sdp_ms, arguments.mic_ms)
+                        rows.append((mode, flow, mint_ms, sdp_ms, arguments.mic_ms, model, times[flow]))
+                        print_row(rows[-1], flush=True)
+                for page in pages.values():
+                    page.context.close()
         finally:
             browser.close()
             for app in apps.values():
@@ -73,16 +118,17 @@ def run(arguments):
     return rows
 
 
-HEADER = ("| mode | mint ms | SDP ms | injected sum ms | runs | median ms | p90 ms | min ms | max ms "
-          "| median - injected ms |\n|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| mode | flow | mint ms | SDP ms | mic ms | model ms | runs | median ms | p90 ms | min ms | max ms "
+          "| median - model ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def print_row(row, flush=False):
-    mode, mint_ms, sdp_ms, injected, times = row
+    mode, flow, mint_ms, sdp_ms, mic_ms, model, times = row
     median = statistics.median(times)
-    print(f"| {mode} | {mint_ms:.0f}{' (unused)' if mode == 'relay' else ''} | {sdp_ms:.0f} | {injected:.0f} "
+    unused = " (unused)" if mode == "relay" or flow == "prepared" else ""
+    print(f"| {mode} | {flow} | {mint_ms:.0f}{unused} | {sdp_ms:.0f} | {mic_ms:.0f} | {model:.0f} "
           f"| {len(times)} | {median:.0f} | {percentile(times, 0.9):.0f} | {min(times):.0f} | {max(times):.0f} "
-          f"| {median - injected:+.0f} |", flush=flush)
+          f"| {median - model:+.0f} |", flush=flush)
 
 
 def take_screenshot(path):
@@ -120,9 +166,11 @@ def take_screenshot(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="connections per row (default 10)")
-    parser.add_argument("--latencies", type=parse_latencies, default=parse_latencies("0:0,100:100,250:250"),
-                        help="comma list of MINT_MS:SDP_MS the sandbox adds (default 0:0,100:100,250:250)")
+    parser.add_argument("--latencies", type=parse_latencies, default=parse_latencies("100:100,250:250"),
+                        help="comma list of MINT_MS:SDP_MS the sandbox adds (default 100:100,250:250)")
     parser.add_argument("--modes", type=lambda text: text.split(","), default=["ephemeral", "relay"])
+    parser.add_argument("--mic-ms", type=float, default=300,
+                        help="how much longer getUserMedia takes, as a real microphone starting (default 300)")
     parser.add_argument("--screenshot", type=Path, help="only take the README's screenshot of a session to this path")
     arguments = parser.parse_args(argv)
     if arguments.screenshot:

@@ -18,7 +18,16 @@ from flask import (
 import activity
 from blueprints.auth import login_required
 from core.errors import ApiError, bad_request
-from core.extensions import agent_tools, current_settings, limiter, mint_limit, openai_client, tool_limit
+from core.extensions import (
+    PREPARE_MINT_SCOPE,
+    agent_tools,
+    check_admin_limit,
+    current_settings,
+    limiter,
+    mint_limit,
+    openai_client,
+    tool_limit,
+)
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
 from core.security import no_store
 from realtime.minting import (
@@ -27,7 +36,7 @@ from realtime.minting import (
     parse_sdp_offer,
     relay_offer_for_admin,
 )
-from realtime.session_config import parse_session_overrides
+from realtime.session_config import is_prepare_request, parse_session_overrides
 from realtime.status import run_connection_test, voice_status
 from realtime.turn import ice_servers_for
 
@@ -67,16 +76,22 @@ def voice_page_options(settings):
 @bp.post("/api/v1/chatkit/realtime-session")
 @no_store
 @login_required
-@mint_limit
 def create_realtime_session():
+    settings = current_settings()
     body = request.get_json(silent=True) if request.content_length else None
     if request.content_length and body is None:
+        check_admin_limit("mint", settings.auth.mint_rate_limit)
         raise bad_request("The body must be JSON (Content-Type: application/json), e.g. {\"voice\": \"marin\"}.")
+    # A secret the voice page mints ahead of the click ({"prepare": true}) may go unused: it has its own budget
+    # of MINT_RATE_LIMIT, so keeping one ready never refuses the admin's clicks, and its own kind in the record.
+    prepare = is_prepare_request(body)
+    check_admin_limit(PREPARE_MINT_SCOPE if prepare else "mint", settings.auth.mint_rate_limit)
     overrides = parse_session_overrides(body)
-    settings, client = current_settings(), openai_client()
+    client = openai_client()
+    kind = "prepare" if prepare else "realtime"
     tools = _session_tools()
     data, _minted = activity.recorded_mint(
-        "realtime", g.admin, lambda: mint_for_admin(settings, client, g.admin_openai_id, overrides, tools)
+        kind, g.admin, lambda: mint_for_admin(settings, client, g.admin_openai_id, overrides, tools)
     )
     return jsonify({"status": "success", "data": data})
 

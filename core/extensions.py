@@ -81,13 +81,7 @@ def per_admin_limit(scope, limits_of):
     def decorate(view):
         @functools.wraps(view)
         def limited(**kwargs):
-            strategy, key = limiter.limiter, admin_or_address()
-            for limit in _parsed_limits(limits_of(current_settings())):
-                if not strategy.hit(limit, scope, key):
-                    reset_at = strategy.get_window_stats(limit, scope, key).reset_time
-                    retry_after = max(1, int(reset_at - time.time()) + 1)
-                    raise ApiError(429, "rate_limited", f"Too many requests ({limit}). Try again in {retry_after} s.",
-                                   retry_after=retry_after)
+            check_admin_limit(scope, limits_of(current_settings()))
             return view(**kwargs)
 
         return limited
@@ -95,8 +89,22 @@ def per_admin_limit(scope, limits_of):
     return decorate
 
 
+def check_admin_limit(scope, limit_text):
+    """Counts one request of the admin under `scope`; raises the 429 ApiError when a limit is used up."""
+    strategy, key = limiter.limiter, admin_or_address()
+    for limit in _parsed_limits(limit_text):
+        if not strategy.hit(limit, scope, key):
+            reset_at = strategy.get_window_stats(limit, scope, key).reset_time
+            retry_after = max(1, int(reset_at - time.time()) + 1)
+            raise ApiError(429, "rate_limited", f"Too many requests ({limit}). Try again in {retry_after} s.",
+                           retry_after=retry_after)
+
+
 # One budget per admin (MINT_RATE_LIMIT) for every kind of minting: Realtime secrets, relayed calls, ChatKit.
 mint_limit = per_admin_limit("mint", lambda settings: settings.auth.mint_rate_limit)
+# Secrets the voice page mints ahead of the click ({"prepare": true}) count against a second budget of the same
+# size, so a page that keeps one ready (about one a minute while it is in use) never uses up the admin's clicks.
+PREPARE_MINT_SCOPE = "mint-prepare"
 # Every chat request (CHAT_RATE_LIMIT) and voice transcript post (TRANSCRIPT_RATE_LIMIT), per admin.
 chat_limit = per_admin_limit("chat", lambda settings: settings.chat.rate_limit)
 # The voice agent's tool calls the page relays (TOOL_RATE_LIMIT), per admin.

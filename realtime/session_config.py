@@ -5,6 +5,8 @@ from core.errors import bad_request
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem
 
 OVERRIDE_FIELDS = ("voice", "instructions")
+# Not an override: {"prepare": true} marks a secret the voice page mints ahead of the Start click (docs/api.md).
+REQUEST_FIELDS = (*OVERRIDE_FIELDS, "prepare")
 
 
 def realtime_session_config(settings, *, voice=None, instructions=None, tools=None):
@@ -36,9 +38,13 @@ def parse_session_overrides(body):
         return {}
     if not isinstance(body, dict):
         raise bad_request("The body must be a JSON object such as {\"voice\": \"marin\"}.")
-    unknown = sorted(set(body) - set(OVERRIDE_FIELDS))
+    unknown = sorted(set(body) - set(REQUEST_FIELDS))
     if unknown:
-        raise bad_request(f"Unknown field '{unknown[0]}': a session request may carry only voice and instructions.")
+        raise bad_request(
+            f"Unknown field '{unknown[0]}': a session request may carry only voice, instructions and prepare."
+        )
+    if body.get("prepare") is not None and not isinstance(body["prepare"], bool):
+        raise bad_request("prepare must be true or false.")
     overrides = {}
     if body.get("voice") is not None:
         if not isinstance(body["voice"], str):
@@ -56,3 +62,9 @@ def parse_session_overrides(body):
             raise bad_request(f"instructions are {len(instructions):,} characters; at most {MAX_INSTRUCTIONS_CHARS:,} are allowed.")
         overrides["instructions"] = instructions
     return overrides
+
+
+def is_prepare_request(body):
+    """True for {"prepare": true}: a secret minted before the admin's click, which may never be used.
+    Call after parse_session_overrides has checked the body."""
+    return isinstance(body, dict) and body.get("prepare") is True

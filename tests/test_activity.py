@@ -53,6 +53,35 @@ def test_a_realtime_mint_is_recorded_with_latency_and_request_id(app, admin, ope
     assert row["latency_ms"] >= 0 and row["error_code"] is None
 
 
+def test_a_prepared_mint_is_recorded_as_prepare_and_starts_no_voice_session(app, admin, openai_mock):
+    openai_mock.post(MINT_URL, json=client_secret_response())
+    assert admin.post("/api/v1/chatkit/realtime-session", json={"prepare": True}).status_code == 200
+    [row] = all_mints(app)
+    assert (row["kind"], row["outcome"]) == ("prepare", "ok")
+    # Unused, it is neither a started nor a failed voice session; only the page's telemetry makes those.
+    assert all_voice_sessions(app) == []
+    with app.app_context():
+        figures = activity.summary()["day"]
+        assert (figures.attempts, figures.connected) == (0, 0)
+        assert activity.last_mint("alice") is None  # the status panel's "last mint" is the admin's own
+
+
+def test_a_failed_prepared_mint_is_not_counted_as_a_failed_realtime_mint(app, admin, openai_mock):
+    from core.metrics import MINTS
+
+    def count(kind, outcome):
+        return MINTS.labels(kind=kind, outcome=outcome)._value.get()
+
+    before = {(kind, outcome): count(kind, outcome) for kind in ("realtime", "prepare") for outcome in ("ok", "error")}
+    openai_mock.post(MINT_URL, status=400, json=openai_error("Invalid value."))
+    assert admin.post("/api/v1/chatkit/realtime-session", json={"prepare": True}).status_code == 502
+    [row] = all_mints(app)
+    assert (row["kind"], row["outcome"]) == ("prepare", "error")
+    assert count("prepare", "error") == before[("prepare", "error")] + 1
+    assert count("realtime", "error") == before[("realtime", "error")]
+    assert all_voice_sessions(app) == []
+
+
 def test_a_refused_mint_is_recorded_with_the_error_code_and_request_id(app, admin, openai_mock):
     openai_mock.post(MINT_URL, status=400, json=openai_error("Unknown parameter: 'session.workflow'."),
                      headers={"x-request-id": "req_refused"})

@@ -126,6 +126,7 @@ def test_the_admin_may_override_voice_and_instructions(admin, openai_mock):
         ({"instructions": "x" * 10_001}, "at most 10,000"),
         ({"instructions": ["a"]}, "instructions must be a string"),
         ({"workflow": {"id": "wf_1"}}, "Unknown field 'workflow'"),
+        ({"prepare": "yes"}, "prepare must be true or false"),
         (["voice"], "JSON object"),
     ],
 )
@@ -235,6 +236,29 @@ def test_minting_is_rate_limited_per_admin(make_app, openai_mock):
     limited = admin.post(MINT_PATH)
     assert limited.get_json()["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_a_prepared_mint_asks_openai_for_the_same_session(admin, openai_mock):
+    response = mint(admin, openai_mock, overrides={"prepare": True})
+    assert response.status_code == 200
+    assert response.get_json()["data"]["token"]["value"]
+    plain = mint(admin, openai_mock, overrides={"prepare": False})
+    assert plain.status_code == 200
+    assert sent_json(openai_mock, 0) == sent_json(openai_mock, 1)
+
+
+def test_prepared_mints_have_their_own_budget_and_never_use_up_the_admins_clicks(make_app, openai_mock):
+    from tests.support import SignedInAdmin
+
+    admin = SignedInAdmin(make_app(MINT_RATE_LIMIT="2 per minute").test_client())
+    admin.login()
+    openai_mock.post(MINT_URL, json=client_secret_response())
+    prepared = [admin.post(MINT_PATH, json={"prepare": True}).status_code for _ in range(3)]
+    assert prepared == [200, 200, 429]
+    # The voice page kept a secret ready twice; the admin's own mints still have the whole budget.
+    clicked = [admin.post(MINT_PATH).status_code, admin.post(MINT_PATH, json={"voice": "cedar"}).status_code,
+               admin.post(MINT_PATH).status_code]
+    assert clicked == [200, 200, 429]
 
 
 def test_minting_without_the_csrf_header_is_refused(admin, openai_mock):

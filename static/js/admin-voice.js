@@ -8,6 +8,7 @@ import { SessionClock } from './voice/clock.js';
 import { ChatCopy } from './voice/copy-to-chat.js';
 import { EventLog } from './voice/event-log.js';
 import { MicrophoneSwitch } from './voice/microphone-switch.js';
+import { CallPreparer } from './voice/prepare.js';
 import { Responses } from './voice/responses.js';
 import { SettingsForm } from './voice/settings-form.js';
 import { SilenceWatch } from './voice/silence-watch.js';
@@ -73,6 +74,17 @@ const view = new StatusView({
   connectedOnly: () => [ui.mute, ui.interrupt, ...ui.textForm.querySelectorAll('button'), ...settings.buttons],
 });
 
+// "Instant start": the peer connection, its offer and (ephemeral mode) a secret are made before the click.
+// ?prepare=off on the page's URL, or data-prepare="off", forces today's path (bench/bench_connect.py compares both).
+const preparer = new CallPreparer({
+  mode: options.mode,
+  secretUrl: options.secretUrl,
+  csrfToken: options.csrfToken,
+  iceServers: options.iceServers,
+  enabled: root.dataset.prepare !== 'off' && new URLSearchParams(location.search).get('prepare') !== 'off',
+  root,
+});
+
 // The call's lifecycle drives the other parts; they read call.session and call.state for the live attempt.
 const remoteAudio = $('voice-remote-audio');
 const autoplay = new AutoplayButton({ audio: remoteAudio, notice: $('voice-autoplay'), button: $('voice-play-audio') });
@@ -81,6 +93,7 @@ const call = new VoiceCall({
   view,
   telemetry,
   transcript,
+  preparer,
   on: {
     starting() {
       clock.reset();
@@ -174,7 +187,12 @@ ui.textForm.addEventListener('submit', sendText);
 settings.listen();
 autoplay.listen();
 microphone.listen();
-window.addEventListener('pagehide', () => call.hangUp('page closed'));
+preparer.listen(ui.start);
+window.addEventListener('pagehide', () => {
+  preparer.release(); // first, so the hang-up's end of session does not prepare another call
+  call.hangUp('page closed');
+});
 
 call.setState('idle');
 if (!options.csrfToken) view.showMessage('This page has no CSRF token; reload it.', 'error');
+else preparer.prepare();

@@ -3,6 +3,7 @@
 import re
 import wave
 
+import pytest
 from playwright.sync_api import expect
 
 from harness.browser import (
@@ -28,6 +29,9 @@ AUDIO_BYTES = """async () => {
 }"""
 AUDIO_FLOWS_BOTH_WAYS = f"async () => {{ const bytes = await ({AUDIO_BYTES})(); return bytes && bytes.sent > 2000 && bytes.received > 2000; }}"
 LIVE_MIC_TRACKS = "() => window.__voiceTest.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length"
+# Peers that got an answer and are still open; a prepared peer (offer only, static/js/voice/prepare.js) is not one.
+ANSWERED_PEERS_OPEN = "() => window.__voiceTest.peers.filter((pc) => pc.signalingState === 'stable').length"
+PEER_COUNT = "() => window.__voiceTest.peers.length"
 
 
 def start(page):
@@ -38,6 +42,11 @@ def expect_connected(page):
     expect(page.locator("#voice-state")).to_have_text("Connected")
     expect(page.locator("#voice-state")).to_have_class(re.compile(r"\bstate-connected\b"))
     expect(page.locator("#voice-connect-time")).to_have_text(re.compile(r"^\d+ ms"))
+
+
+def expect_prepared(page, state="ready"):
+    """The page's prepared call (data-prepared, static/js/voice/prepare.js) has reached `state`."""
+    expect(page.locator("#voice-console")).to_have_attribute("data-prepared", state)
 
 
 def expect_error(page, words, timeout=5_000):
@@ -87,10 +96,12 @@ def test_a_full_session_talks_both_ways_and_hang_up_releases_the_microphone(sign
     expect(page.locator("#voice-no-audio")).to_be_hidden()  # the agent's audio did arrive
     expect(page.locator("#voice-play-audio")).to_be_hidden()  # and played without a click
     assert page.evaluate(LIVE_MIC_TRACKS) == 1
+    call_peer = page.evaluate(PEER_COUNT) - 1
     page.click("#voice-hangup")
     expect(page.locator("#voice-state")).to_have_text("Ended")
     assert page.evaluate(LIVE_MIC_TRACKS) == 0
-    assert page.evaluate("() => window.__voiceTest.peers.at(-1).connectionState") == "closed"
+    # The call's own peer; the page prepares the next call's after the hang-up.
+    assert page.evaluate(f"() => window.__voiceTest.peers[{call_peer}].connectionState") == "closed"
     expect(page.locator("#voice-start")).to_be_enabled()
     assert not [text for text in console if "Content Security Policy" in text], console
 
@@ -132,9 +143,11 @@ def test_relay_mode_connects_without_a_secret_reaching_the_browser(signed_in_pag
 
 
 def test_an_expired_secret_is_replaced_without_the_admin_noticing(signed_in_page, sandbox):
-    page = signed_in_page()
+    # The secret the page mints ahead of the click expires before the click uses it.
     sandbox.control(expire_next_secrets=1)
     mints_before = sandbox.state()["mints"]
+    page = signed_in_page()
+    expect_prepared(page)
     start(page)
     expect_connected(page)
     expect(page.locator("#voice-message")).to_be_hidden()
@@ -142,8 +155,10 @@ def test_an_expired_secret_is_replaced_without_the_admin_noticing(signed_in_page
 
 
 def test_a_failing_secret_endpoint_is_explained_in_words(signed_in_page, sandbox):
+    # The server retries a 5xx twice: three failures for the mint ahead of the click, three for the click's own.
+    sandbox.control(fail_next_mints={"count": 6, "status": 502})
     page = signed_in_page()
-    sandbox.control(fail_next_mints={"count": 3, "status": 502})  # the server retries a 5xx twice
+    expect_prepared(page, "failed")
     start(page)
     expect_error(page, "Could not get a session secret (HTTP 502)")
     expect(page.locator("#voice-reconnect")).to_be_visible()
@@ -154,7 +169,9 @@ def test_a_denied_microphone_asks_for_the_permission(signed_in_page, sandbox):
     page = signed_in_page(microphone=False)
     start(page)
     expect_error(page, "Grant microphone permissions")
-    assert sandbox.state()["calls"] == 0
+    # The prepared offer goes out with the click, beside the microphone: its peer is closed again.
+    assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
 
 
 def test_an_unreachable_peer_ends_in_the_ice_failure_message(signed_in_page, sandbox):
@@ -309,8 +326,8 @@ def test_a_missing_microphone_is_explained(browser, live_app, sandbox):
     try:
         start(page)
         expect_microphone_error(page, "No microphone was found. Connect one")
-        # The secret is minted while the microphone opens, so a mint may happen; an SDP offer never does.
-        assert sandbox.state()["calls"] == 0
+        # The prepared offer goes out while the microphone opens; the failed microphone closes that peer again.
+        assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
     finally:
         page.context.close()
 
@@ -322,7 +339,7 @@ def test_a_busy_microphone_is_explained(browser, live_app, sandbox):
     try:
         start(page)
         expect_microphone_error(page, "The microphone could not be started: another application may be holding it")
-        assert sandbox.state()["calls"] == 0
+        assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
     finally:
         page.context.close()
 
@@ -501,3 +518,102 @@ def test_the_settings_form_sends_only_what_the_admin_changed(signed_in_page, san
     page.click("#voice-settings-form button[type=submit]")
     expect(page.locator("#voice-settings-result")).to_have_text("Applied (session.updated): max output tokens 200.")
     assert sandbox.state()["last_session_update"] == {"type": "realtime", "max_output_tokens": 200}
+
+
+# --- Instant start: the call prepared before the click (static/js/voice/prepare.js) -----------------------
+
+
+@pytest.mark.parametrize("connect", ["ephemeral", "relay"])
+def test_a_prepared_call_connects_on_the_click_and_audio_flows_both_ways(signed_in_page, sandbox, connect):
+    page = signed_in_page(connect=connect)
+    telemetry = []
+    page.on("request", lambda request: telemetry.append(request) if request.url.endswith("/telemetry") else None)
+    expect_prepared(page)
+    mints, peers = sandbox.state()["mints"], page.evaluate(PEER_COUNT)
+    assert telemetry == []  # preparing is no attempt: the activity record hears of none until the click
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0  # nor does it open the microphone
+    start(page)
+    expect_connected(page)
+    # The click used the prepared peer and secret: no new peer, no mint.
+    assert page.evaluate(PEER_COUNT) == peers
+    assert sandbox.state()["mints"] == mints
+    page.wait_for_function(AUDIO_FLOWS_BOTH_WAYS, polling=200, timeout=10_000)
+    assert page.evaluate(LIVE_MIC_TRACKS) == 1
+    page.click("#voice-hangup")
+    expect(page.locator("#voice-state")).to_have_text("Ended")
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+    assert page.evaluate(f"() => window.__voiceTest.peers[{peers - 1}].connectionState") == "closed"
+    # The next call is prepared after the hang-up, and is used by the next click.
+    expect_prepared(page)
+    assert page.evaluate(PEER_COUNT) == peers + 1
+    start(page)
+    expect_connected(page)
+    assert page.evaluate(PEER_COUNT) == peers + 1
+    page.click("#voice-hangup")
+
+
+def test_a_stale_prepared_call_is_remade_without_the_admin_noticing(signed_in_page, sandbox):
+    page = signed_in_page()
+    expect_prepared(page)
+    peers = page.evaluate(PEER_COUNT)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")  # a network change: the offer's candidates aged
+    page.wait_for_function(f"() => window.__voiceTest.peers.length === {peers + 1}")
+    expect_prepared(page)
+    assert page.evaluate(f"() => window.__voiceTest.peers[{peers - 1}].connectionState") == "closed"
+    mints = sandbox.state()["mints"]
+    start(page)
+    expect_connected(page)
+    expect(page.locator("#voice-message")).to_be_hidden()
+    assert page.evaluate(PEER_COUNT) == peers + 1 and sandbox.state()["mints"] == mints
+    page.click("#voice-hangup")
+
+
+def test_the_click_connects_the_usual_way_when_preparing_failed(signed_in_page, sandbox):
+    sandbox.control(fail_next_mints={"count": 3, "status": 502})  # the mint ahead of the click (and its 2 retries)
+    page = signed_in_page()
+    expect_prepared(page, "failed")
+    assert page.evaluate(PEER_COUNT) == 0
+    start(page)
+    expect_connected(page)
+    expect(page.locator("#voice-message")).to_be_hidden()
+    page.wait_for_function(AUDIO_FLOWS_BOTH_WAYS, polling=200, timeout=10_000)
+    page.click("#voice-hangup")
+    expect(page.locator("#voice-state")).to_have_text("Ended")
+    assert page.evaluate(LIVE_MIC_TRACKS) == 0
+
+
+def test_leaving_the_page_releases_the_prepared_call(signed_in_page):
+    page = signed_in_page()
+    expect_prepared(page)
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    expect_prepared(page, "released")
+    assert page.evaluate("() => window.__voiceTest.peers.every((pc) => pc.connectionState === 'closed')")
+
+
+SLOW_MICROPHONE = """
+const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (constraints) => {
+  const stream = await getUserMedia(constraints);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return stream;
+};
+"""
+
+
+def test_connected_waits_for_the_microphone_so_the_first_words_are_heard(browser, live_app, sandbox):
+    page = open_voice_page(browser, live_app(), init_scripts=[SLOW_MICROPHONE])
+    try:
+        expect_prepared(page)
+        start(page)
+        # The prepared call is up long before this microphone: the page still says it waits for the microphone.
+        expect(page.locator("#voice-state")).to_have_text("Waiting for the microphone…")
+        expect_connected(page)
+        assert float(page.locator("#voice-connect-time").get_attribute("data-ms")) >= 1500
+        # At Connected the microphone's track is live and on the call's sender.
+        assert page.evaluate(LIVE_MIC_TRACKS) == 1
+        assert page.evaluate("() => window.__voiceTest.peers.at(-1).getSenders()[0].track?.readyState") == "live"
+        page.click("#voice-hangup")
+        expect(page.locator("#voice-state")).to_have_text("Ended")
+        assert page.evaluate(LIVE_MIC_TRACKS) == 0
+    finally:
+        page.context.close()

@@ -10,6 +10,8 @@ export const ACTIVE_STATES = ['waiting-for-microphone', 'connecting', 'connected
  * One admin session may span several attempts, each a VoiceSession. The rest of the page hangs on `on`:
  * starting() (a new admin session), connected(session, reconnected), released() (the attempt's media is gone),
  * stateShown(state), serverEvent(event), clientEvent(event) and playbackBlocked(error).
+ * With a `preparer` (prepare.js), a Start or Reconnect click uses the call it prepared, if any (reconnects after a
+ * drop take today's path); each end of the admin's session lets it prepare the next one.
  * Announces on document: "voice:state" {state}, "voice:minted" {expiresAt}, "voice:ended" {reason}.
  */
 export class VoiceCall {
@@ -19,8 +21,8 @@ export class VoiceCall {
   #reconnectTimer = null;
   #sessionsStarted = 0;
 
-  constructor({ sessionOptions, view, telemetry, transcript, on }) {
-    Object.assign(this, { sessionOptions, view, telemetry, transcript, on });
+  constructor({ sessionOptions, view, telemetry, transcript, on, preparer = null }) {
+    Object.assign(this, { sessionOptions, view, telemetry, transcript, on, preparer });
   }
 
   /** The Start and Reconnect buttons. */
@@ -52,6 +54,7 @@ export class VoiceCall {
     this.setState(finalState);
     this.view.showMessage(message, kind, { reconnect });
     document.dispatchEvent(new CustomEvent('voice:ended', { detail: { reason } }));
+    this.preparer?.afterCall();
   }
 
   setState(next) {
@@ -62,7 +65,9 @@ export class VoiceCall {
   }
 
   async #connect({ reconnecting }) {
-    const current = new VoiceSession(this.sessionOptions);
+    // The telemetry attempt (begin, below) starts with the click, never with preparing.
+    const prepared = reconnecting ? null : (this.preparer?.take() ?? null);
+    const current = new VoiceSession({ ...this.sessionOptions, prepared });
     this.session = current;
     this.telemetry.begin();
     current.addEventListener('state', (event) => {

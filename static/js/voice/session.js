@@ -14,6 +14,29 @@ const MICROPHONE = { audio: { echoCancellation: true, noiseSuppression: true, au
 const DISCONNECT_GRACE_MS = 4000;
 
 /**
+ * Mints a client secret at the console server; `prepare` marks one minted ahead of the click (its own budget and
+ * activity kind on the server). Answers the mint's data ({token, sdpUrl, iceServers, ...}); rejects with a VoiceError.
+ */
+export async function mintSecret({ secretUrl, csrfToken, signal, prepare = false, fetchWith = fetch }) {
+  const headers = { 'X-CSRFToken': csrfToken };
+  const options = { method: 'POST', headers, signal };
+  if (prepare) {
+    headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify({ prepare: true });
+  }
+  const response = await fetchWith(secretUrl, options);
+  if (!response.ok) {
+    const message = await messageFromResponse(response);
+    throw new VoiceError('secret', `Could not get a session secret (HTTP ${response.status}): ${message}`, {
+      status: response.status,
+    });
+  }
+  const { data } = await response.json();
+  if (!data?.token?.value) throw new VoiceError('secret', 'The server answered without a client secret.');
+  return data;
+}
+
+/**
  * Events (on the instance): "state" {state}, "minted" {expiresAt}, "server-event" (detail: the event),
  * "client-event" (detail: the event), "lost" {reason} once, if a connected call drops, and "playback-blocked"
  * {error} when the agent's audio element refuses to play (the browser's autoplay policy, usually).
@@ -24,41 +47,87 @@ export class VoiceSession extends EventTarget {
   #abort = new AbortController();
   #graceTimer = null;
 
-  constructor({ mode, secretUrl, callsUrl, csrfToken, iceServers, connectTimeoutMs, remoteAudio }) {
+  /**
+   * `prepared`: a promise of a PreparedCall (prepare.js) made before the click, or of null for today's path.
+   */
+  constructor({ mode, secretUrl, callsUrl, csrfToken, iceServers, connectTimeoutMs, remoteAudio, prepared = null }) {
     super();
     Object.assign(this, { mode, secretUrl, callsUrl, csrfToken, iceServers, connectTimeoutMs, remoteAudio });
+    this.prepared = prepared;
     this.stream = null;
     this.pc = null;
     this.channel = null;
+    this.transceiver = null;
     this.callId = null;
+    this.usedPrepared = false;
   }
 
-  /** Resolves once the data channel is open (the call is connected); rejects with a VoiceError. */
+  /**
+   * Resolves once the call is connected (data channel open) and the microphone is live; rejects with a VoiceError.
+   * The microphone opens at once, whichever path follows.
+   */
   async start() {
     try {
       if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) throw insecureContextError();
       this.#emit('state', { state: 'waiting-for-microphone' });
-      // The secret request runs while the admin answers the microphone prompt.
-      const secret = this.mode === 'relay' ? Promise.resolve(null) : this.#mintSecret();
-      secret.catch(() => {}); // awaited below; this only keeps a rejection from going unhandled meanwhile
-      this.stream = await this.#openMicrophone();
+      const microphone = this.#startMicrophone();
+      const prepared = await Promise.resolve(this.prepared).catch(() => null);
+      if (this.#stopped) prepared?.close();
       this.#throwIfStopped();
-      this.#emit('state', { state: 'connecting' });
-      const minted = await secret;
-      this.#throwIfStopped();
-      this.#createPeer(minted?.iceServers ?? this.iceServers);
-      // Post the offer at once, as OpenAI's clients do: waiting for ICE gathering only adds delay.
-      await this.pc.setLocalDescription();
-      const answer = await this.#exchangeSdp(this.pc.localDescription.sdp, minted);
-      this.#throwIfStopped();
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      await this.#connected();
+      if (prepared) await this.#startPrepared(prepared, microphone);
+      else await this.#startUnprepared(microphone);
       this.#watchConnection();
     } catch (error) {
       const stoppedMeanwhile = this.#stopped;
       this.stop();
       throw stoppedMeanwhile ? cancelledError() : error;
     }
+  }
+
+  /** Today's path: microphone ∥ mint, then the peer and its offer, the SDP exchange, ICE/DTLS. */
+  async #startUnprepared(microphone) {
+    // The secret request runs while the admin answers the microphone prompt.
+    const secret = this.mode === 'relay' ? Promise.resolve(null) : this.#mintSecret();
+    secret.catch(() => {}); // awaited below; this only keeps a rejection from going unhandled meanwhile
+    await microphone;
+    this.#emit('state', { state: 'connecting' });
+    const minted = await secret;
+    this.#throwIfStopped();
+    this.#createPeer(minted?.iceServers ?? this.iceServers);
+    // Post the offer at once, as OpenAI's clients do: waiting for ICE gathering only adds delay.
+    await this.pc.setLocalDescription();
+    const answer = await this.#exchangeSdp(this.pc.localDescription.sdp, minted);
+    this.#throwIfStopped();
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    await this.#connected();
+  }
+
+  /**
+   * The prepared path: the peer, its transceiver, channel and offer (and the secret) exist already, so the offer
+   * goes out at once while the microphone opens; its track joins the transceiver with replaceTrack (no
+   * renegotiation). Connected needs both, so an admin who speaks at Connected is heard.
+   */
+  async #startPrepared(prepared, microphone) {
+    this.usedPrepared = true;
+    this.#adopt(prepared);
+    if (prepared.minted) this.#emit('minted', { expiresAt: prepared.minted.token.expires_at });
+    let up = false;
+    const live = microphone.then(async (stream) => {
+      await this.transceiver.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+      this.#throwIfStopped();
+      if (!up) this.#emit('state', { state: 'connecting' });
+    });
+    const connection = (async () => {
+      // The offer as it stands now: the candidates gathered since preparing are in it, no trickling needed.
+      const answer = await this.#exchangeSdp(this.pc.localDescription.sdp, prepared.minted);
+      this.#throwIfStopped();
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      await this.#connected();
+      up = true;
+    })();
+    live.catch(() => {});
+    connection.catch(() => {});
+    await Promise.all([live, connection]); // the first failure rejects at once; start() then stops the rest
   }
 
   /** Sends a client event over the data channel; false if the channel is not open. */
@@ -101,6 +170,20 @@ export class VoiceSession extends EventTarget {
     if (this.remoteAudio) this.remoteAudio.srcObject = null;
   }
 
+  /** Opens the microphone; a stream that arrives after stop() is stopped at once (the indicator goes off). */
+  #startMicrophone() {
+    const opening = this.#openMicrophone().then((stream) => {
+      this.stream = stream;
+      if (this.#stopped) {
+        for (const track of stream.getTracks()) track.stop();
+        throw cancelledError();
+      }
+      return stream;
+    });
+    opening.catch(() => {}); // awaited by the path that follows; this only keeps a rejection handled meanwhile
+    return opening;
+  }
+
   async #openMicrophone() {
     try {
       return await navigator.mediaDevices.getUserMedia(MICROPHONE);
@@ -110,19 +193,11 @@ export class VoiceSession extends EventTarget {
   }
 
   async #mintSecret() {
-    const response = await this.#fetch(
-      this.secretUrl,
-      { method: 'POST', headers: { 'X-CSRFToken': this.csrfToken } },
-      'the console server',
-    );
-    if (!response.ok) {
-      const message = await messageFromResponse(response);
-      throw new VoiceError('secret', `Could not get a session secret (HTTP ${response.status}): ${message}`, {
-        status: response.status,
-      });
-    }
-    const { data } = await response.json();
-    if (!data?.token?.value) throw new VoiceError('secret', 'The server answered without a client secret.');
+    const data = await mintSecret({
+      secretUrl: this.secretUrl,
+      csrfToken: this.csrfToken,
+      fetchWith: (url, options) => this.#fetch(url, options, 'the console server'),
+    });
     this.#emit('minted', { expiresAt: data.token.expires_at });
     return data;
   }
@@ -169,15 +244,28 @@ export class VoiceSession extends EventTarget {
 
   #createPeer(iceServers) {
     this.pc = new RTCPeerConnection({ iceServers });
+    this.#listenToPeer();
+    for (const track of this.stream.getAudioTracks()) this.pc.addTrack(track, this.stream);
+    this.channel = this.pc.createDataChannel('oai-events');
+    this.channel.addEventListener('message', (message) => this.#receive(message.data));
+  }
+
+  /** Takes over a prepared peer: from here on, stop() closes it. */
+  #adopt(prepared) {
+    this.pc = prepared.pc;
+    this.transceiver = prepared.transceiver;
+    this.channel = prepared.channel;
+    this.#listenToPeer();
+    this.channel.addEventListener('message', (message) => this.#receive(message.data));
+  }
+
+  #listenToPeer() {
     this.pc.addEventListener('track', (event) => {
       if (!this.remoteAudio) return;
       this.remoteAudio.srcObject = event.streams[0] ?? new MediaStream([event.track]);
       // The Start click usually lets the page play sound; a browser that still blocks it rejects play().
       this.remoteAudio.play().catch((error) => this.#emit('playback-blocked', { error }));
     });
-    for (const track of this.stream.getAudioTracks()) this.pc.addTrack(track, this.stream);
-    this.channel = this.pc.createDataChannel('oai-events');
-    this.channel.addEventListener('message', (message) => this.#receive(message.data));
   }
 
   #receive(text) {
