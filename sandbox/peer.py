@@ -1,4 +1,8 @@
-"""The sandbox's WebRTC peer: answers a Realtime call, listens for speech by energy, and talks back with GA events."""
+"""The sandbox's WebRTC peer: answers a Realtime call, listens for speech by energy, and talks back with GA events.
+
+Longer than most modules on purpose: it is one state machine, the data channel's conversation (session, items,
+responses, tool calls, cancellation), and each part reads and changes the state the others keep.
+"""
 
 import asyncio
 import json

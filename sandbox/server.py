@@ -11,13 +11,14 @@ import re
 import secrets
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from aiohttp import web
 
 from core.openai_catalog import DEFAULT_REALTIME_MODEL, MAX_SESSION_MINUTES
 from sandbox import responses
 from sandbox.errors import OpenAIError, injected_failure, json_body, raise_violation
+from sandbox.knobs import Knobs, checked_knobs, take_one
 from sandbox.peer import RealtimePeer
 from sandbox.session import (
     apply_session_fields,
@@ -50,24 +51,6 @@ class SandboxOptions:
 
 
 @dataclass
-class Knobs:
-    """What POST /_sandbox/control sets; `reset` puts these defaults back."""
-
-    mint_latency_ms: float = 0
-    sdp_latency_ms: float = 0
-    fail_next_mints: dict = field(default_factory=lambda: {"count": 0, "status": 500})
-    reject_next_calls: dict = field(default_factory=lambda: {"count": 0, "status": 500})
-    unreachable_ice: bool = False
-    expire_next_secrets: int = 0
-    # How the next response ends instead of completing, e.g. {"status": "failed"} or
-    # {"status": "incomplete", "reason": "content_filter"}; None: it completes.
-    next_response: dict | None = None
-    # What the next committed speech is transcribed as (once), e.g. "Which pipelines failed last night?", so a
-    # browser test can speak a question; None: "(sandbox heard N s of speech)".
-    next_transcript: str | None = None
-
-
-@dataclass
 class MintedSecret:
     expires_at: float
     session: dict
@@ -81,14 +64,6 @@ def _text_of(body):
         raise OpenAIError(400, "Invalid SDP offer: it is not UTF-8 text.", "invalid_offer", param="sdp") from None
 
 
-def _take_one(counter):
-    """Decrements a {count, status} knob; returns the status when one was taken, else None."""
-    if counter.get("count", 0) > 0:
-        counter["count"] -= 1
-        return counter.get("status", 500)
-    return None
-
-
 def _unreachable(answer_sdp):
     """The answer with every candidate moved to a UDP port where nothing listens, so the browser's ICE fails.
 
@@ -100,60 +75,6 @@ def _unreachable(answer_sdp):
         port = probe.getsockname()[1]
     answer_sdp = re.sub(r"^(a=candidate:\S+ \d+ \S+ \d+ \S+) \d+ ", rf"\g<1> {port} ", answer_sdp, flags=re.MULTILINE)
     return re.sub(r"^m=audio \d+ ", f"m=audio {port} ", answer_sdp, flags=re.MULTILINE)
-
-
-INCOMPLETE_REASONS = ("content_filter", "max_output_tokens")
-# What OpenAI reports when the organisation is out of credit (the most common failed response).
-QUOTA_ERROR = {"type": "insufficient_quota", "code": "insufficient_quota"}
-
-
-def response_outcome(value):
-    """The next_response knob as a response's final {status, status_details}, or ValueError saying what is wrong."""
-    if value is None:
-        return None
-    status = value.get("status") if isinstance(value, dict) else None
-    if status == "failed":
-        error = value.get("error", QUOTA_ERROR)
-        if not isinstance(error, dict) or set(error) - {"type", "code"}:
-            raise ValueError('next_response.error must be an object like {"type": "...", "code": "..."}')
-        return {"status": "failed", "status_details": {"type": "failed", "error": dict(error)}}
-    if status == "incomplete":
-        reason = value.get("reason", "content_filter")
-        if reason not in INCOMPLETE_REASONS:
-            raise ValueError(f"next_response.reason must be one of {list(INCOMPLETE_REASONS)}")
-        return {"status": "incomplete", "status_details": {"type": "incomplete", "reason": reason}}
-    raise ValueError('next_response must be {"status": "failed"} or {"status": "incomplete", "reason": ...}')
-
-
-def _checked_knobs(knobs):
-    """The knobs of a control request, converted to their types, or TypeError/ValueError saying what is wrong."""
-    allowed = set(asdict(Knobs())) | {"reset"}
-    if not isinstance(knobs, dict) or set(knobs) - allowed:
-        unknown = sorted(set(knobs) - allowed) if isinstance(knobs, dict) else knobs
-        raise ValueError(f"unknown knobs {unknown}; allowed: {sorted(allowed)}")
-    checked = {}
-    for name, value in knobs.items():
-        if name in ("fail_next_mints", "reject_next_calls"):
-            if not isinstance(value, dict):
-                raise TypeError(f"{name} must be an object like {{\"count\": 1, \"status\": 500}}")
-            value = {"count": int(value.get("count", 1)), "status": int(value.get("status", 500))}
-            if not 400 <= value["status"] <= 599:
-                raise ValueError(f"{name}.status must be an HTTP error status (400-599)")
-        elif name in ("unreachable_ice", "reset"):
-            value = bool(value)
-        elif name == "expire_next_secrets":
-            value = int(value)
-        elif name == "next_response":
-            value = response_outcome(value)
-        elif name == "next_transcript":
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise ValueError("next_transcript must be a non-empty string, or null")
-        else:
-            value = float(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise ValueError(f"{name} must not be negative")
-        checked[name] = value
-    return checked
 
 
 class Sandbox:
@@ -225,7 +146,7 @@ class Sandbox:
     async def create_client_secret(self, request):
         await asyncio.sleep(self.knobs.mint_latency_ms / 1000)
         self.require_api_key(request)
-        status = _take_one(self.knobs.fail_next_mints)
+        status = take_one(self.knobs.fail_next_mints)
         if status:
             self.counts["mints_failed"] += 1
             raise injected_failure(status, "mint")
@@ -272,7 +193,7 @@ class Sandbox:
         await asyncio.sleep(self.knobs.sdp_latency_ms / 1000)
         token = self._bearer(request)
         offer, session = await self._offer_and_session(request, token)
-        status = _take_one(self.knobs.reject_next_calls)
+        status = take_one(self.knobs.reject_next_calls)
         if status:
             self.counts["calls_rejected"] += 1
             raise injected_failure(status, "call")
@@ -403,7 +324,7 @@ class Sandbox:
     async def control(self, request):
         knobs = await json_body(request)
         try:
-            changes = _checked_knobs(knobs)
+            changes = checked_knobs(knobs)
         except (TypeError, ValueError) as error:
             return web.json_response({"error": str(error)}, status=400)
         if changes.pop("reset", False):
