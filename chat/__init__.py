@@ -13,7 +13,7 @@ import threading
 from flask import current_app
 
 from chat.loop import BackgroundLoop
-from chat.tables import current_thread_id, items_table, threads_table
+from chat.tables import approvals_table, current_thread_id, items_table, threads_table
 from core.errors import ApiError, bad_request
 
 # One per worker process, shared by every app the process builds (tests build many).
@@ -68,7 +68,7 @@ def init_chat_server(app, settings, engine):
     CHATKIT_AGENT_MODEL (an agents Model) replaces the real model: tests plug in a scripted one, never the network."""
     from core.database import create_tables
 
-    create_tables(engine, tables=[threads_table, items_table])
+    create_tables(engine, tables=[threads_table, items_table, approvals_table])
     app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"), app)
     if settings.chat.mode == "self-hosted" and not app.testing:
         # Import the libraries in the background, so the first message does not wait for them.
