@@ -42,12 +42,23 @@ class ChatServerSlot:
             return self._server
 
     def _tools(self):
+        """A function giving the agent file's tools as FunctionTools for the next run: AgentTools refreshes itself
+        when an MCP server was missing (agent.mcp_tools), and the FunctionTools are rebuilt when its tools changed."""
         agent_tools = self.app.extensions.get("agent_tools") if self.app is not None else None
         if agent_tools is None:
             return ()
         from agent.sdk_tools import sdk_function_tools
 
-        return sdk_function_tools(agent_tools, record=self._record)
+        built = {"version": None, "tools": ()}
+
+        def current():
+            agent_tools.refresh_if_due()
+            version = agent_tools.version
+            if built["version"] != version:
+                built["tools"], built["version"] = tuple(sdk_function_tools(agent_tools, record=self._record)), version
+            return built["tools"]
+
+        return current
 
     def _record(self, run_context, name, ms, call_id, error_code):
         """Records one chat tool call for the admin whose request ran it (the ChatKit AgentContext's ChatContext)."""

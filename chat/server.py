@@ -50,7 +50,9 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
-        self.tools = tuple(tools)  # the agent file's tools as FunctionTools (agent.sdk_tools), or none
+        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving them for each run
+        # (it may list MCP servers again, so it runs in a worker thread, never on the loop).
+        self._tools_now = tools if callable(tools) else (lambda fixed=tuple(tools): fixed)
         # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
 
@@ -66,11 +68,12 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
         history = await simple_to_agent_input(list(reversed(page.data)))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(
-            build_agent(self.settings, self.model, self.tools), history, context=agent_context, run_config=RUN_CONFIG
-        )
+        result = Runner.run_streamed(await self._agent(), history, context=agent_context, run_config=RUN_CONFIG)
         async for event in self._stream(thread, agent_context, result, context):
             yield event
+
+    async def _agent(self):
+        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now))
 
     async def _stream(self, thread, agent_context, result, context):
         """The run's events for the widget, then an approval card for each call it holds back."""
@@ -131,7 +134,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
 
         from agent.sdk_tools import CALL_OUTCOMES
 
-        agent = build_agent(self.settings, self.model, self.tools)
+        agent = await self._agent()
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         card = await self.store.load_item(thread.id, row.item_id, context)
         state = await RunState.from_string(agent, row.state, context_override=agent_context)
