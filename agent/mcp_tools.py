@@ -11,6 +11,11 @@ API (build one per app at start-up; it is safe to share between threads):
     tools.run(name, arguments_json, approved=False) -> ToolResult(output, ms)   # errors: agent.executor.ToolError
     tools.refresh() -> dict[label, message]  # lists the MCP servers' tools again; returns the unreachable ones
     tools.problems                           # the same dict, from the last listing
+    tools.refresh_if_due() -> bool           # refresh() when a server had a problem and the last listing is at least
+                                             # SELF_REFRESH_SECONDS old; function_tools() and a call to a missing
+                                             # tool do it, so a server that came back joins without a restart
+    tools.version                            # changes whenever a refresh changes the tools (chat rebuilds its own)
+    tools.listed() -> list[dict]             # name, description, confirm and source ("http" or the MCP label), no refresh
 
 Lower level: list_tools(server) -> list[McpTool] and call_tool(server, name, arguments) -> str, both synchronous
 (they run the mcp client on a background asyncio loop, so they work from Flask views and from async code's threads),
@@ -46,6 +51,11 @@ from chat.loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 _loop = BackgroundLoop(name="agent-mcp")
+
+# With a server missing, the tools are listed again when next asked for, at most this often. `clock` is a module
+# global so tests can move time.
+SELF_REFRESH_SECONDS = 30
+clock = time.monotonic
 
 
 class McpUnreachable(Exception):
@@ -162,8 +172,11 @@ class AgentTools:
     def __init__(self, definition, *, connect=True):
         self.definition = definition
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()  # one self-refresh at a time; the others go on with the tools they have
         self._mcp = {}  # name -> McpTool
         self.problems = {}  # label -> why its tools are missing
+        self.version = 0
+        self._refreshed_at = clock()
         if connect:
             self.refresh()
 
@@ -184,14 +197,37 @@ class AgentTools:
                     continue
                 found[tool.name] = tool
         with self._lock:
-            self._mcp, self.problems = found, problems
+            if [(tool.server.label, tool.name) for tool in self._mcp.values()] != [
+                    (tool.server.label, tool.name) for tool in found.values()]:
+                self.version += 1
+            self._mcp, self.problems, self._refreshed_at = found, problems, clock()
         return dict(problems)
+
+    def refresh_if_due(self):
+        """Refreshes when an MCP server had a problem at the last listing, at least SELF_REFRESH_SECONDS ago; returns
+        whether it did. It blocks its caller for the listing (up to a server's timeout_seconds); a caller arriving
+        while another refreshes does not wait."""
+        with self._lock:
+            due = bool(self.problems) and clock() - self._refreshed_at >= SELF_REFRESH_SECONDS
+        if not due or not self._refreshing.acquire(blocking=False):
+            return False
+        try:
+            self.refresh()
+        finally:
+            self._refreshing.release()
+        return True
+
+    def listed(self):
+        """What the status panel shows of each tool, without refreshing."""
+        return [{"name": tool.name, "description": tool.description, "confirm": tool.confirm,
+                 "source": tool.server.label if isinstance(tool, McpTool) else "http"} for tool in self._all()]
 
     def _all(self):
         with self._lock:
             return [*self.definition.tools, *self._mcp.values()]
 
     def function_tools(self):
+        self.refresh_if_due()
         return [{"type": "function", "name": tool.name, "description": tool.description, "parameters": tool.parameters}
                 for tool in self._all()]
 
@@ -217,6 +253,8 @@ class AgentTools:
 
     def _known(self, name):
         tool = self.get(name)
+        if tool is None and self.refresh_if_due():
+            tool = self.get(name)
         if tool is not None:
             return tool
         with self._lock:

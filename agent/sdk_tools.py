@@ -17,6 +17,7 @@ saved in the thread, so the admin sees what ran after a reload and the model rea
 """
 
 import asyncio
+import contextvars
 import logging
 import time
 from datetime import datetime
@@ -27,6 +28,9 @@ from agent.executor import ToolError
 
 log = logging.getLogger(__name__)
 SHOWN_OUTPUT_CHARS = 600  # what the widget's task shows of an output; the model gets all of it
+
+# Set to a dict by a caller that wants to know how its run's calls went (chat's Approve): call_id -> (ms, error_code).
+CALL_OUTCOMES = contextvars.ContextVar("CALL_OUTCOMES", default=None)
 
 
 def sdk_function_tools(tools, record=None):
@@ -65,6 +69,9 @@ def _function_tool(tools, spec, record):
 
 
 def _record(record, run_context, name, ms, call_id, error_code):
+    outcomes = CALL_OUTCOMES.get()
+    if outcomes is not None and call_id:
+        outcomes[call_id] = (ms, error_code)
     if record is None:
         return
     try:

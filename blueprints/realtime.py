@@ -1,6 +1,7 @@
 """The voice page, its status panel and Test connection, and the Realtime endpoints: client secrets (ephemeral mode),
 the SDP relay (relay mode), the voice agent's tool calls (run on the server) and the page's telemetry."""
 
+import logging
 import time
 
 from flask import (
@@ -40,6 +41,7 @@ from realtime.session_config import is_prepare_request, parse_session_overrides
 from realtime.status import run_connection_test, voice_status
 from realtime.turn import ice_servers_for
 
+log = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
 
 
@@ -185,18 +187,39 @@ def _elapsed_ms(started):
 @bp.app_template_global()
 def current_voice_status():
     """For the voice page's first paint: `{% include "realtime/_status_panel.html" %}` needs no view changes."""
-    return voice_status(current_settings(), g.admin)
+    return voice_status(current_settings(), g.admin, agent_tools())
 
 
 @bp.get("/admin/voice/status")
 @login_required
 def status_fragment():
-    status = voice_status(current_settings(), g.admin)
+    status = voice_status(current_settings(), g.admin, agent_tools())
     # htmx sends the version it shows; nothing changed means 204, which htmx does not swap, so screen
     # readers don't re-read an identical aria-live panel every few seconds.
     if request.args.get("version") == status["version"]:
         return "", 204
     return render_template("realtime/_status.html", status=status)
+
+
+# Each refresh opens a session to every MCP server: a few a minute is plenty for a person.
+REFRESH_TOOLS_RATE_LIMIT = "20 per minute"
+
+
+@bp.post("/admin/voice/refresh-tools")
+@login_required
+@limiter.limit(REFRESH_TOOLS_RATE_LIMIT)
+def refresh_tools():
+    """Lists the agent's MCP servers' tools again now (a server that was down joins once it answers) and answers the
+    status panel fragment; without JavaScript, back to the voice page with the outcome."""
+    tools = agent_tools()
+    if tools is not None:
+        problems = tools.refresh()
+        log.info("tools refreshed by %s: %d tools, %d MCP server(s) missing", g.admin, len(tools.listed()), len(problems))
+    if not request.headers.get("HX-Request"):
+        flash("Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh.",
+              "info")
+        return redirect(url_for("realtime.voice_page"))
+    return render_template("realtime/_status.html", status=voice_status(current_settings(), g.admin, tools))
 
 
 @bp.post("/admin/voice/test-connection")

@@ -13,7 +13,7 @@ import threading
 from flask import current_app
 
 from chat.loop import BackgroundLoop
-from chat.tables import current_thread_id, items_table, threads_table
+from chat.tables import approvals_table, current_thread_id, items_table, threads_table
 from core.errors import ApiError, bad_request
 
 # One per worker process, shared by every app the process builds (tests build many).
@@ -42,12 +42,23 @@ class ChatServerSlot:
             return self._server
 
     def _tools(self):
+        """A function giving the agent file's tools as FunctionTools for the next run: AgentTools refreshes itself
+        when an MCP server was missing (agent.mcp_tools), and the FunctionTools are rebuilt when its tools changed."""
         agent_tools = self.app.extensions.get("agent_tools") if self.app is not None else None
         if agent_tools is None:
             return ()
         from agent.sdk_tools import sdk_function_tools
 
-        return sdk_function_tools(agent_tools, record=self._record)
+        built = {"version": None, "tools": ()}
+
+        def current():
+            agent_tools.refresh_if_due()
+            version = agent_tools.version
+            if built["version"] != version:
+                built["tools"], built["version"] = tuple(sdk_function_tools(agent_tools, record=self._record)), version
+            return built["tools"]
+
+        return current
 
     def _record(self, run_context, name, ms, call_id, error_code):
         """Records one chat tool call for the admin whose request ran it (the ChatKit AgentContext's ChatContext)."""
@@ -68,7 +79,7 @@ def init_chat_server(app, settings, engine):
     CHATKIT_AGENT_MODEL (an agents Model) replaces the real model: tests plug in a scripted one, never the network."""
     from core.database import create_tables
 
-    create_tables(engine, tables=[threads_table, items_table])
+    create_tables(engine, tables=[threads_table, items_table, approvals_table])
     app.extensions["chatkit_server"] = ChatServerSlot(settings, engine, app.config.get("CHATKIT_AGENT_MODEL"), app)
     if settings.chat.mode == "self-hosted" and not app.testing:
         # Import the libraries in the background, so the first message does not wait for them.

@@ -5,7 +5,7 @@ import time
 
 from sqlalchemy import delete, select
 
-from chat.tables import items_table, threads_table
+from chat.tables import approvals_table, items_table, threads_table
 
 PRUNE_INTERVAL_SECONDS = 3600
 _last_prune = {"at": -PRUNE_INTERVAL_SECONDS}
@@ -18,6 +18,7 @@ def prune_threads(engine, retention_days, now=None):
     with engine.begin() as connection:
         old = select(threads_table.c.id).where(threads_table.c.updated_at < cutoff)
         connection.execute(delete(items_table).where(items_table.c.thread_id.in_(old)))
+        connection.execute(delete(approvals_table).where(approvals_table.c.thread_id.in_(old)))
         return connection.execute(delete(threads_table).where(threads_table.c.updated_at < cutoff)).rowcount
 
 

@@ -2,6 +2,7 @@
 voice transcripts written into the admin's current thread."""
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import datetime
@@ -20,6 +21,7 @@ from chatkit.types import (
     ThreadMetadata,
     UserMessageItem,
     UserMessageTextContent,
+    WidgetItem,
     is_streaming_req,
 )
 from pydantic import TypeAdapter
@@ -48,7 +50,9 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
-        self.tools = tuple(tools)  # the agent file's tools as FunctionTools (agent.sdk_tools), or none
+        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving them for each run
+        # (it may list MCP servers again, so it runs in a worker thread, never on the loop).
+        self._tools_now = tools if callable(tools) else (lambda fixed=tuple(tools): fixed)
         # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
 
@@ -64,14 +68,21 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
         history = await simple_to_agent_input(list(reversed(page.data)))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(
-            build_agent(self.settings, self.model, self.tools), history, context=agent_context, run_config=RUN_CONFIG
-        )
+        result = Runner.run_streamed(await self._agent(), history, context=agent_context, run_config=RUN_CONFIG)
+        async for event in self._stream(thread, agent_context, result, context):
+            yield event
+
+    async def _agent(self):
+        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now))
+
+    async def _stream(self, thread, agent_context, result, context):
+        """The run's events for the widget, then an approval card for each call it holds back."""
         try:
             async for event in stream_agent_response(agent_context, result):
                 yield event
             if result.interruptions:
-                yield self._approval_notice(thread, result.interruptions, context)
+                async for event in self._ask_approval(thread, result, context):
+                    yield event
         except asyncio.CancelledError:
             # The client went away: stop the model run too (its tasks would otherwise run on, unobserved).
             result.cancel()
@@ -86,22 +97,122 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             ) from error
 
 
-    def _approval_notice(self, thread, interruptions, context):
-        """The run stopped at confirm tools (the SDK's needs_approval): say so instead of ending in silence.
-        Approving a call from the chat widget is not built yet; the voice agent asks and runs it."""
-        names = sorted({approval.name or "a tool" for approval in interruptions})
-        for approval in interruptions:
+    # --- Approve / Deny for confirm tools ---------------------------------------------------------------------
+
+    async def _ask_approval(self, thread, result, context):
+        """The run stopped at confirm tools (the SDK's needs_approval): keeps the run's state on the server and shows
+        one card per call with Approve and Deny; a call already waiting gets the newer state and no second card."""
+        state = result.to_state().to_string(context_serializer=_no_context)
+        for approval in result.interruptions:
+            name = approval.name or "unknown"
+            arguments = approval.arguments or "{}"
+            item_id = self.store.generate_item_id("message", thread, context)
+            is_new = await asyncio.to_thread(self.store.save_pending_approval_sync, context.admin, thread.id,
+                                             approval.call_id, item_id, name, arguments, state)
+            if is_new:
+                yield ThreadItemDoneEvent(item=WidgetItem(
+                    id=item_id, thread_id=thread.id, created_at=datetime.now(),
+                    widget=approval_card(name, arguments, approval.call_id),
+                    copy_text=f"{name} waits for an admin's approval",
+                ))
+
+    async def action(self, thread, action, sender, context):
+        """Approve / Deny clicked on an approval card: the first decision resumes the held run; any later click on
+        the same card (or another admin's, whose thread is not found before this runs) changes nothing."""
+        decision = {APPROVE: "approved", DENY: "denied"}.get(action.type)
+        call_id = (action.payload or {}).get("call_id") if isinstance(action.payload, dict) else None
+        if decision is None or not isinstance(call_id, str):
+            return
+        row = await asyncio.to_thread(self.store.decide_approval_sync, context.admin, thread.id, call_id, decision)
+        if row is None:
+            return
+        async for event in self._resume(thread, row, decision == "approved", context):
+            yield event
+
+    async def _resume(self, thread, row, approved, context):
+        from agents import RunState
+
+        from agent.sdk_tools import CALL_OUTCOMES
+
+        agent = await self._agent()
+        agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
+        card = await self.store.load_item(thread.id, row.item_id, context)
+        state = await RunState.from_string(agent, row.state, context_override=agent_context)
+        interruption = next((item for item in state.get_interruptions() if item.call_id == row.call_id), None)
+        if interruption is None:  # cannot happen with a state we kept; say so rather than hang
+            yield _replaced(card, decided_card(row.tool, "The held call could not be found: nothing was run.", "danger"))
+            return
+        if approved:
+            state.approve(interruption)
+            yield _replaced(card, decided_card(row.tool, f"Approved: running {row.tool}…", "secondary"))
+        else:
+            state.reject(interruption, rejection_message=(
+                f"The admin declined this call of {row.tool}: it was not run. Tell the admin it was not done."))
             if self.record_tool_call is not None:
-                self.record_tool_call(context.shown_name, approval.name or "unknown", None, approval.call_id,
-                                      "approval_required")
-        text = (f"{', '.join(names)} changes the platform, so an admin has to approve each call, and approving "
-                "from chat is not available yet: nothing was changed. Ask the voice agent (it asks you to approve) "
-                "or make the change on the platform yourself.")
-        item = AssistantMessageItem(
-            id=self.store.generate_item_id("message", thread, context), thread_id=thread.id,
-            created_at=datetime.now(), content=[AssistantMessageContent(text=text)],
-        )
-        return ThreadItemDoneEvent(item=item)
+                self.record_tool_call(context.shown_name, row.tool, None, row.call_id, "approval_denied")
+            yield _replaced(card, decided_card(row.tool, f"Denied: {row.tool} was not run.", "danger"))
+        outcomes = {}
+        token = CALL_OUTCOMES.set(outcomes)
+        try:
+            result = Runner.run_streamed(agent, state, run_config=RUN_CONFIG)
+            async for event in self._stream(thread, agent_context, result, context):
+                yield event
+        finally:
+            CALL_OUTCOMES.reset(token)
+        if approved:
+            ms, error_code = outcomes.get(row.call_id, (None, None))
+            if row.call_id not in outcomes:
+                text, color = f"Approved: {row.tool} did not run.", "danger"
+            elif error_code:
+                text, color = f"Approved: {row.tool} failed ({error_code}).", "danger"
+            else:
+                text, color = f"Approved: {row.tool} ran in {ms:.0f} ms.", "success"
+            yield _replaced(card, decided_card(row.tool, text, color))
+
+APPROVE, DENY = "tool.approve", "tool.deny"
+
+
+def _no_context(_context):
+    # The run's context (ChatKit's AgentContext: thread, store, request) is rebuilt for the resumed run, not stored.
+    return {}
+
+
+def _shown_arguments(arguments):
+    try:
+        return json.dumps(json.loads(arguments), indent=1, ensure_ascii=False)
+    except ValueError:
+        return arguments
+
+
+def approval_card(tool, arguments, call_id):
+    """The card asking the admin to approve one call: the tool, its arguments, Approve and Deny. Built as data
+    (DynamicWidgetRoot): chatkit deprecates instantiating its named widget classes."""
+    from chatkit.widgets import DynamicWidgetRoot
+
+    payload = {"call_id": call_id}
+
+    def button(label, action, color):
+        return {"type": "Button", "label": label, "color": color, "style": "primary" if action == APPROVE else "secondary",
+                "onClickAction": {"type": action, "payload": payload, "loadingBehavior": "container"}}
+
+    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{call_id}", "children": [
+        {"type": "Text", "value": f"{tool} changes the platform: approve this call?", "weight": "semibold"},
+        {"type": "Markdown", "value": f"```json\n{_shown_arguments(arguments)[:2000]}\n```"},
+        {"type": "Row", "gap": 2, "children": [button("Approve", APPROVE, "success"), button("Deny", DENY, "danger")]},
+    ]})
+
+
+def decided_card(tool, text, color):
+    from chatkit.widgets import DynamicWidgetRoot
+
+    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{tool}", "children": [
+        {"type": "Text", "value": text, "color": color, "weight": "semibold"}]})
+
+
+def _replaced(card, widget):
+    from chatkit.types import ThreadItemReplacedEvent
+
+    return ThreadItemReplacedEvent(item=card.model_copy(update={"widget": widget}))
 
 
 def _model_refusal(error, settings):

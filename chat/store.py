@@ -15,7 +15,7 @@ from chatkit.types import Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter
 from sqlalchemy import delete, insert, select, update
 
-from chat.tables import current_thread_id, items_table, threads_table
+from chat.tables import approvals_table, current_thread_id, items_table, threads_table
 
 _thread_item = TypeAdapter(ThreadItem)
 
@@ -98,6 +98,9 @@ class DatabaseStore(Store[ChatContext]):
                 delete(items_table).where(items_table.c.thread_id == thread_id, items_table.c.admin == admin)
             )
             connection.execute(
+                delete(approvals_table).where(approvals_table.c.thread_id == thread_id, approvals_table.c.admin == admin)
+            )
+            connection.execute(
                 delete(threads_table).where(threads_table.c.id == thread_id, threads_table.c.admin == admin)
             )
 
@@ -163,6 +166,50 @@ class DatabaseStore(Store[ChatContext]):
                     items_table.c.thread_id == thread_id, items_table.c.id == item_id, items_table.c.admin == admin
                 )
             )
+
+    # --- approvals of confirm tools (chat/server.py), scoped by admin like everything else ---------------------
+
+    def save_pending_approval_sync(self, admin, thread_id, call_id, item_id, tool, arguments, state):
+        """Keeps the interrupted run `state` for call `call_id`; returns True when the call is new (show its card),
+        False when it was already waiting (its state is brought up to date) or already decided (left alone)."""
+        with self.engine.begin() as connection:
+            self._thread_row(connection, thread_id, admin)
+            status = connection.execute(
+                select(approvals_table.c.status).where(approvals_table.c.thread_id == thread_id,
+                                                       approvals_table.c.call_id == call_id,
+                                                       approvals_table.c.admin == admin)
+            ).scalar()
+            if status == "pending":
+                connection.execute(
+                    update(approvals_table)
+                    .where(approvals_table.c.thread_id == thread_id, approvals_table.c.call_id == call_id,
+                           approvals_table.c.admin == admin)
+                    .values(state=state)
+                )
+            if status is not None:
+                return False
+            connection.execute(insert(approvals_table).values(
+                thread_id=thread_id, call_id=call_id, admin=admin, item_id=item_id, tool=tool, arguments=arguments,
+                status="pending", state=state, created_at=time.time(),
+            ))
+            return True
+
+    def decide_approval_sync(self, admin, thread_id, call_id, status):
+        """Marks a waiting call `status` (approved or denied) and returns its row; None when there is no such call
+        of this admin's or it was decided already (a second click, another tab): exactly one decision wins."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(approvals_table)
+                .where(approvals_table.c.thread_id == thread_id, approvals_table.c.call_id == call_id,
+                       approvals_table.c.admin == admin, approvals_table.c.status == "pending")
+                .values(status=status)
+            ).rowcount
+            if changed != 1:
+                return None
+            return connection.execute(
+                select(approvals_table).where(approvals_table.c.thread_id == thread_id,
+                                              approvals_table.c.call_id == call_id, approvals_table.c.admin == admin)
+            ).first()
 
     # --- chatkit.store.Store, off the loop ------------------------------------------------------------------
 

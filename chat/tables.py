@@ -35,6 +35,24 @@ items_table = Table(
     UniqueConstraint("thread_id", "id", name="uq_chatkit_items_thread_item"),
 )
 
+# A confirm tool's call waiting for the admin's Approve / Deny in the chat widget (chat/server.py): the Agents SDK
+# run's state as the SDK serializes it (RunState.to_string), kept on the server, never sent to the browser.
+approvals_table = Table(
+    "chatkit_approvals",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("thread_id", String(64), nullable=False),
+    Column("call_id", String(128), nullable=False),
+    Column("admin", String(128), nullable=False),
+    Column("item_id", String(64), nullable=False),  # the widget item showing the buttons
+    Column("tool", String(64), nullable=False),
+    Column("arguments", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, approved, denied
+    Column("state", Text, nullable=False),  # the interrupted run (RunState.to_string)
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("thread_id", "call_id", name="uq_chatkit_approvals_thread_call"),
+)
+
 
 def current_thread_id(engine, admin):
     """The admin's most recently changed thread, or None."""

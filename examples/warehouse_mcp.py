@@ -71,9 +71,9 @@ def make_server(token, host="127.0.0.1"):
 
 
 @contextlib.contextmanager
-def running(token, host="127.0.0.1"):
-    """Serves the example from a thread on a free port; yields its MCP URL and stops it on exit."""
-    listener = bind(host, 0)
+def running(token, host="127.0.0.1", port=0):
+    """Serves the example from a thread on `port` (0: a free one); yields its MCP URL and stops it on exit."""
+    listener = bind(host, port)
     server = make_server(token, host)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()

@@ -12,8 +12,9 @@ from realtime.minting import mint_for_admin
 INSTRUCTIONS_EXCERPT_CHARS = 120
 
 
-def voice_status(settings, admin):
-    """Everything the status panel shows; `version` changes whenever anything shown changes."""
+def voice_status(settings, admin, tools=None):
+    """Everything the status panel shows; `version` changes whenever anything shown changes. `tools`: the app's
+    agent.mcp_tools.AgentTools, or None without AGENT_FILE (read as listed: the panel's polling never refreshes)."""
     instructions = settings.realtime.instructions or ""
     if settings.openai.sandbox:
         upstream = "Sandbox"
@@ -35,9 +36,20 @@ def voice_status(settings, admin):
         # The deprecation warning start-up logs (settings.warnings), so an admin sees it without reading logs.
         "warnings": tuple(w for w in settings.warnings if w.startswith("OPENAI_REALTIME_MODEL=")),
         "last_mint": activity.last_mint(admin),
+        **agent_status(settings, tools),
     }
     status["version"] = hashlib.sha256(repr(sorted(status.items())).encode()).hexdigest()[:16]
     return status
+
+
+def agent_status(settings, tools):
+    """The agent file in use, its tools (name, whether each needs approval, where it comes from) and, in words, each
+    MCP server whose tools are missing."""
+    if settings.agent is None or tools is None:
+        return {"agent_file": None, "agent_tools": (), "agent_problems": ()}
+    listed = tuple((tool["name"], tool["confirm"], tool["source"]) for tool in tools.listed())
+    problems = tuple(f"{message}; its tools are missing until it answers" for _label, message in sorted(tools.problems.items()))
+    return {"agent_file": settings.agent.path, "agent_tools": listed, "agent_problems": problems}
 
 
 def run_connection_test(settings, client, admin, openai_id):

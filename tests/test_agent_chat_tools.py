@@ -99,17 +99,97 @@ def test_without_an_agent_file_the_chat_agent_has_no_tools(base_env, model):
     assert list(model.last_call.tools) == []
 
 
-def test_a_confirm_tool_is_not_run_in_chat_and_the_admin_is_told_why(tools_app, model, platform):
-    model.enqueue([function_call("rerun_pipeline", {"name": "nightly"}, call_id="call_chat_4")])
-    alice = signed_in(tools_app)
-    events = sse_events(chatkit(alice, create_thread("Rerun nightly")).get_data())
-    assert len(platform.calls) == 0  # the SDK held the call back for approval
-    answer = [event["item"] for event in events if event["type"] == "thread.item.done"][-1]
-    assert answer["type"] == "assistant_message"
-    assert answer["content"][0]["text"].startswith("rerun_pipeline changes the platform")
-    thread_id = events[0]["thread"]["id"]
+def approval_flow(app, model, text="Rerun nightly", call_id="call_chat_4"):
+    """Asks for a confirm tool: returns (admin, thread_id, the approval card item)."""
+    model.enqueue([function_call("rerun_pipeline", {"name": "nightly"}, call_id=call_id)])
+    alice = signed_in(app)
+    events = sse_events(chatkit(alice, create_thread(text)).get_data())
+    done = [event["item"] for event in events if event["type"] == "thread.item.done"]
+    return alice, events[0]["thread"]["id"], done[-1]
+
+
+def click(admin, thread_id, card, kind, call_id=None):
+    call_id = call_id or card["widget"]["children"][2]["children"][0]["onClickAction"]["payload"]["call_id"]
+    body = {"type": "threads.custom_action",
+            "params": {"thread_id": thread_id, "item_id": card["id"], "action": {"type": kind, "payload": {"call_id": call_id}}}}
+    return chatkit(admin, body)
+
+
+def widget_texts(widget):
+    texts = [widget.get("value")] if isinstance(widget.get("value"), str) else []
+    for child in widget.get("children") or []:
+        texts += widget_texts(child)
+    return texts
+
+
+def test_a_confirm_tool_waits_for_approve_in_the_widget_then_runs_once(tools_app, model, platform):
+    platform.post(f"{PLATFORM}/pipelines/nightly/rerun", json={"run": 7})
+    alice, thread_id, card = approval_flow(tools_app, model)
+    assert len(platform.calls) == 0  # the SDK held the call back
+    assert card["type"] == "widget"
+    texts = widget_texts(card["widget"])
+    assert texts[0].startswith("rerun_pipeline changes the platform") and '"nightly"' in texts[1]
+    buttons = card["widget"]["children"][2]["children"]
+    assert [(b["label"], b["onClickAction"]["type"]) for b in buttons] == [("Approve", "tool.approve"), ("Deny", "tool.deny")]
+    assert buttons[0]["onClickAction"]["payload"] == {"call_id": "call_chat_4"}
+    assert tool_rows(tools_app) == []  # nothing ran, nothing to record yet
+
+    model.enqueue([assistant_message("Rerun started: run 7.", item_id="msg_tools_4")])
+    response = click(alice, thread_id, card, "tool.approve")
+    events = sse_events(response.get_data())
+    assert len(platform.calls) == 1 and platform.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert '"run": 7' in json.dumps(model.last_call.input) or '\\"run\\": 7' in json.dumps(model.last_call.input)
+    replaced = [event["item"] for event in events if event["type"] == "thread.item.replaced"]
+    assert widget_texts(replaced[0]["widget"]) == ["Approved: running rerun_pipeline…"]
+    final = widget_texts(replaced[-1]["widget"])[0]
+    assert final.startswith("Approved: rerun_pipeline ran in ") and final.endswith(" ms.")
+    done = [event["item"] for event in events if event["type"] == "thread.item.done"]
+    assert done[-1]["type"] == "assistant_message" and done[-1]["content"][0]["text"] == "Rerun started: run 7."
+
+    # The thread keeps the decided card (no buttons) and the answer.
     listed = chatkit(alice, {"type": "items.list", "params": {"thread_id": thread_id, "order": "asc"}}).get_json()
-    assert [item["type"] for item in listed["data"]] == ["user_message", "assistant_message"]
+    kept = next(item for item in listed["data"] if item["id"] == card["id"])
+    assert widget_texts(kept["widget"]) == [final] and "Button" not in json.dumps(kept)
+    assert listed["data"][-1]["type"] == "assistant_message"
+    activity.flush_mints()
+    row = tool_rows(tools_app)[-1]
+    assert (row["admin"], row["channel"], row["tool"], row["outcome"], row["call_id"]) == (
+        "alice", "chat", "rerun_pipeline", "ok", "call_chat_4")
+
+    # A second click (an old tab, a double click) changes nothing and runs nothing.
+    calls_before = len(model.calls)
+    again = sse_events(click(alice, thread_id, card, "tool.approve").get_data())
+    again += sse_events(click(alice, thread_id, card, "tool.deny").get_data())
+    assert len(platform.calls) == 1 and len(model.calls) == calls_before
+    assert not [event for event in again if event["type"].startswith("thread.item")]
+
+
+def test_deny_runs_nothing_and_the_model_says_it_was_declined(tools_app, model, platform):
+    alice, thread_id, card = approval_flow(tools_app, model, call_id="call_chat_5")
+    model.enqueue([assistant_message("OK, I did not rerun nightly: you declined.", item_id="msg_tools_5")])
+    events = sse_events(click(alice, thread_id, card, "tool.deny").get_data())
+    assert len(platform.calls) == 0
+    assert "declined" in json.dumps(model.last_call.input)
+    replaced = [event["item"] for event in events if event["type"] == "thread.item.replaced"]
+    assert widget_texts(replaced[-1]["widget"]) == ["Denied: rerun_pipeline was not run."]
+    done = [event["item"] for event in events if event["type"] == "thread.item.done"]
+    assert "declined" in done[-1]["content"][0]["text"]
+    activity.flush_mints()
     row = tool_rows(tools_app)[-1]
     assert (row["channel"], row["tool"], row["outcome"], row["error_code"], row["call_id"]) == (
-        "chat", "rerun_pipeline", "error", "approval_required", "call_chat_4")
+        "chat", "rerun_pipeline", "error", "approval_denied", "call_chat_5")
+    # Approve after Deny: nothing.
+    sse_events(click(alice, thread_id, card, "tool.approve").get_data())
+    assert len(platform.calls) == 0
+
+
+def test_another_admin_cannot_decide_an_approval(tools_app, model, platform, admins_file):
+    from core.admins import add_admin
+    from tests.support import PASSWORD
+
+    add_admin(admins_file, "bob", PASSWORD)
+    _alice, thread_id, card = approval_flow(tools_app, model, call_id="call_chat_6")
+    bob = signed_in(tools_app, "bob")
+    response = click(bob, thread_id, card, "tool.approve")
+    assert response.status_code == 404
+    assert len(platform.calls) == 0 and len(model.calls) == 1
