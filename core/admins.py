@@ -1,5 +1,6 @@
 """The admin accounts file: one `username:<admin id>:<werkzeug password hash>` per line."""
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -17,8 +18,13 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # admin added under a removed admin's name is someone new (no shared chat threads, a new id at OpenAI).
 ADMIN_ID = re.compile(r"^id_[0-9a-f]{32}$")
 MIN_PASSWORD_LENGTH = 8
-# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash():
+    """Checked against when the username is unknown, so a wrong name costs as long as a wrong password. Made on the
+    first such sign-in, not at import: scrypt's ~0.6 s would otherwise delay every worker's start."""
+    return generate_password_hash("not-a-real-password")
 
 
 log = logging.getLogger(__name__)
@@ -134,7 +140,7 @@ def verify_admin(path, username, password):
     """True when the username exists and the password matches its hash."""
     admin = _read(path).get(username)
     if admin is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return False
     return check_password_hash(admin.password_hash, password)
 
