@@ -29,8 +29,9 @@ AUDIO_BYTES = """async () => {
 }"""
 AUDIO_FLOWS_BOTH_WAYS = f"async () => {{ const bytes = await ({AUDIO_BYTES})(); return bytes && bytes.sent > 2000 && bytes.received > 2000; }}"
 LIVE_MIC_TRACKS = "() => window.__voiceTest.streams.flatMap((s) => s.getTracks()).filter((t) => t.readyState === 'live').length"
-# Peers that got an answer and are still open; a prepared peer (offer only, static/js/voice/prepare.js) is not one.
-ANSWERED_PEERS_OPEN = "() => window.__voiceTest.peers.filter((pc) => pc.signalingState === 'stable').length"
+# No peer that got an answer is still open (a prepared peer, offer only, static/js/voice/prepare.js, is not one).
+# The error shows first, then the call is torn down: wait for it rather than look once.
+NO_ANSWERED_PEER_OPEN = "() => window.__voiceTest.peers.every((pc) => pc.signalingState !== 'stable')"
 PEER_COUNT = "() => window.__voiceTest.peers.length"
 
 
@@ -170,7 +171,7 @@ def test_a_denied_microphone_asks_for_the_permission(signed_in_page, sandbox):
     start(page)
     expect_error(page, "Grant microphone permissions")
     # The prepared offer goes out with the click, beside the microphone: its peer is closed again.
-    assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
+    page.wait_for_function(NO_ANSWERED_PEER_OPEN, timeout=5_000)
     assert page.evaluate(LIVE_MIC_TRACKS) == 0
 
 
@@ -327,7 +328,7 @@ def test_a_missing_microphone_is_explained(browser, live_app, sandbox):
         start(page)
         expect_microphone_error(page, "No microphone was found. Connect one")
         # The prepared offer goes out while the microphone opens; the failed microphone closes that peer again.
-        assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
+        page.wait_for_function(NO_ANSWERED_PEER_OPEN, timeout=5_000)
     finally:
         page.context.close()
 
@@ -339,7 +340,7 @@ def test_a_busy_microphone_is_explained(browser, live_app, sandbox):
     try:
         start(page)
         expect_microphone_error(page, "The microphone could not be started: another application may be holding it")
-        assert page.evaluate(ANSWERED_PEERS_OPEN) == 0
+        page.wait_for_function(NO_ANSWERED_PEER_OPEN, timeout=5_000)
     finally:
         page.context.close()
 
