@@ -87,7 +87,8 @@ def measure_reference(standin, model, levels, seconds):
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "--chdir", str(ROOT / "bench"), "-b", f"127.0.0.1:{port}",
          "-k", model.worker_class, "-w", str(model.workers), concurrency_flag, str(model.threads), "reference_app:app"],
         env={**os.environ, "REFERENCE_UPSTREAM_PORT": str(standin.port)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # Started from bench/, so gunicorn does not pick up the app's gunicorn.conf.py (and its configuration check).
+        cwd=ROOT / "bench", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, server)
