@@ -39,7 +39,9 @@ system-packages:
 
 js-packages: system-packages node_modules/.installed
 
+# The dependency audit says so when PyPI's vulnerability service cannot be reached, and fails on a known one.
 test: system-packages js-packages $(VENV)/.test-installed
+	$(PY) -m scripts.audit_dependencies
 	$(PY) -m pytest
 
 # Performance figures (docs/performance.md); wrk is optional but makes the load generator cheap.

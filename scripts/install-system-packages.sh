@@ -8,6 +8,8 @@ packages=(chromium libatomic1 espeak-ng)
 packages+=(nginx-light coturn redis-server postgresql openssl)
 # Node.js runs ESLint over static/js (package.json); where the nodejs package brings no npm of its own, Debian's npm.
 packages+=(nodejs)
+# systemd-analyze checks deploy/voice-console.service (tests/test_deploy_files.py); no service is started.
+packages+=(systemd)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for package in "${packages[@]}"; do

@@ -1,7 +1,6 @@
 """The shipped coturn and systemd files keep their hardening: what a deployer copies is what was reviewed."""
 
 import ipaddress
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -61,7 +60,6 @@ def test_the_systemd_unit_is_sandboxed(directive):
     assert service_directives().get(directive) == HARDENING[directive]
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed here")
 def test_systemd_accepts_the_unit():
     # verify also checks that User= and ExecStart= exist, which they do only on a real deployment.
     finished = subprocess.run(["systemd-analyze", "verify", str(DEPLOY / "voice-console.service")],

@@ -1,17 +1,16 @@
-"""The runtime dependencies install from a hashed lock that matches requirements.txt and has no known vulnerability."""
+"""The runtime dependencies install from a hashed lock that matches requirements.txt; `make test` audits it
+(scripts/audit_dependencies.py), and these tests check what that audit decides."""
 
 import re
 import subprocess
 from pathlib import Path
 
-import pytest
-import requests
+import responses
+
+from scripts import audit_dependencies
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
-PIP_AUDIT = ROOT / ".venv" / "bin" / "pip-audit"
-# pip-audit's default service: PyPI's JSON API, which lists each release's known vulnerabilities.
-VULNERABILITY_SERVICE = "https://pypi.org/pypi/flask/3.1.3/json"
 
 
 def pins(path):
@@ -32,32 +31,40 @@ def test_the_lock_pins_every_runtime_requirement_at_its_version_with_hashes():
             assert "--hash=sha256:" in block, f"no hash for {block.splitlines()[0]}"
 
 
-def audit(requirements):
-    """Runs pip-audit on a requirements file: (passed, report). Skips when the vulnerability service is out of reach."""
-    try:
-        answer = requests.get(VULNERABILITY_SERVICE, timeout=5)
-        answer.raise_for_status()
-        if "vulnerabilities" not in answer.json():
-            raise requests.RequestException(f"{VULNERABILITY_SERVICE} answers without a vulnerabilities list")
-    except (requests.RequestException, ValueError) as error:
-        reason = f"pip-audit's vulnerability service (PyPI) cannot be reached: {error}"
-        print(reason)
-        pytest.skip(reason)
-    finished = subprocess.run(
-        [str(PIP_AUDIT), "-r", str(requirements), "--no-deps", "--disable-pip", "--strict",
-         "--progress-spinner", "off"],
-        capture_output=True, text=True, timeout=300,
-    )
-    return finished.returncode == 0, finished.stdout + finished.stderr
+def test_the_audit_is_said_to_be_skipped_when_pypi_cannot_be_asked(capsys):
+    assert audit_dependencies.main(problem=lambda: "cannot be reached: 404", run_audit=None) == 0
+    assert "Dependency audit not run: cannot be reached: 404" in capsys.readouterr().out
 
 
-def test_no_locked_runtime_dependency_has_a_known_vulnerability():
-    passed, report = audit(LOCK)
-    assert passed, f"pip-audit found known vulnerabilities; upgrade the pins (docs/deployment.md):\n{report}"
+def test_a_reported_vulnerability_fails_the_test_command_with_the_report(capsys):
+    report = "flask 0.12 GHSA-562c-5r94-xh97 1.0"
+    assert audit_dependencies.main(problem=lambda: None, run_audit=lambda lock: (False, report)) == 1
+    assert report in capsys.readouterr().out
 
 
-def test_the_audit_fails_on_a_vulnerable_pin(tmp_path):
-    vulnerable = tmp_path / "requirements.txt"
-    vulnerable.write_text("flask==0.12\n")  # CVE-2018-1000656 and others
-    passed, report = audit(vulnerable)
-    assert not passed and "flask" in report.lower()
+def test_a_clean_audit_passes(capsys):
+    assert audit_dependencies.main(problem=lambda: None, run_audit=lambda lock: (True, "")) == 0
+    assert "no known vulnerability" in capsys.readouterr().out
+
+
+def test_pip_audit_runs_strict_over_the_lock_and_its_exit_code_decides():
+    calls = []
+
+    def pip_audit(command, **options):
+        calls.append(command)
+        return subprocess.CompletedProcess(command, 1, "flask 0.12 GHSA-562c-5r94-xh97", "")
+
+    passed, report = audit_dependencies.audit(audit_dependencies.LOCK, run=pip_audit)
+    assert not passed and "GHSA-562c" in report
+    assert calls[0][1:4] == ["-m", "pip_audit", "-r"] and "--strict" in calls[0]
+
+
+@responses.activate
+def test_the_service_counts_as_reachable_only_when_it_lists_vulnerabilities():
+    probe = audit_dependencies.SERVICE_PROBE
+    responses.get(probe, status=404)
+    assert "cannot be reached" in audit_dependencies.service_problem()
+    responses.replace(responses.GET, probe, json={"info": {}})
+    assert "without a vulnerabilities list" in audit_dependencies.service_problem()
+    responses.replace(responses.GET, probe, json={"info": {}, "vulnerabilities": []})
+    assert audit_dependencies.service_problem() is None
