@@ -185,16 +185,22 @@ def _function_call(item_id, call, status):
             "arguments": call["arguments"] if status == "completed" else ""}
 
 
-async def stream_function_call(request, body, call):
+async def _event_stream(request):
+    """An SSE answer, prepared, and `send(type, **fields)` writing one numbered Responses event to it."""
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
-    response_id, item_id = new_id("resp_"), new_id("fc_")
     sequence = iter(range(10_000))
 
     async def send(event_type, **fields):
         event = {"type": event_type, "sequence_number": next(sequence), **fields}
         await response.write(f"event: {event_type}\ndata: {json.dumps(event)}\n\n".encode())
 
+    return response, send
+
+
+async def stream_function_call(request, body, call):
+    response, send = await _event_stream(request)
+    response_id, item_id = new_id("resp_"), new_id("fc_")
     await send("response.created", response=_response(body, response_id, "in_progress", []))
     await send("response.in_progress", response=_response(body, response_id, "in_progress", []))
     await send("response.output_item.added", output_index=0, item=_function_call(item_id, call, "in_progress"))
@@ -249,15 +255,8 @@ def completed_response(body, response_id, message_id, text, call=None, call_item
 
 
 async def stream_response(request, body, text):
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await response.prepare(request)
+    response, send = await _event_stream(request)
     response_id, message_id = new_id("resp_"), new_id("msg_")
-    sequence = iter(range(10_000))
-
-    async def send(event_type, **fields):
-        event = {"type": event_type, "sequence_number": next(sequence), **fields}
-        await response.write(f"event: {event_type}\ndata: {json.dumps(event)}\n\n".encode())
-
     part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
     where = {"item_id": message_id, "output_index": 0, "content_index": 0}
     await send("response.created", response=_response(body, response_id, "in_progress", []))
