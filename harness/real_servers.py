@@ -267,12 +267,21 @@ class Coturn:
 
     def __init__(self, secret):
         self.folder = Path(tempfile.mkdtemp(prefix="coturn-test-"))
-        self.port = free_port()  # coturn listens on TCP and UDP; TCP tells us when it is up
+        # Browsers reach TURN over UDP here, and a port free for TCP may be taken for UDP (the sandbox's and
+        # Chromium's ICE sockets live in the same range): coturn then runs without its UDP listener, and
+        # relayed calls fail. So the port must be free for both, and the server counts as up only once it
+        # answers a STUN request over UDP.
+        self.port = free_port_for_tcp_and_udp()
         config = self.folder / "turnserver.conf"
         config.write_text(render_turnserver_conf(secret=secret, port=self.port, logs=self.folder))
         self.process = subprocess.Popen(["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, log=self.log)
+        try:
+            wait_for_port(self.port, self.process, log=self.log)
+            wait_for_stun_answer(self.port, self.process, log=self.log)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def url(self):
@@ -284,6 +293,40 @@ class Coturn:
     def close(self):
         stop(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def free_port_for_tcp_and_udp():
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both TCP and UDP on 127.0.0.1")
+
+
+def wait_for_stun_answer(port, process, timeout=10.0, log=None):
+    """Sends STUN Binding requests (RFC 8489) over UDP until the server answers one."""
+    transaction = os.urandom(12)
+    request = b"\x00\x01\x00\x00\x21\x12\xa4\x42" + transaction
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(0.2)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args[0]} exited with {process.returncode}: {log() if log else ''}")
+            try:
+                client.sendto(request, ("127.0.0.1", port))
+                answer = client.recv(2048)
+            except OSError:  # a timeout, or "connection refused" from the ICMP answer to a closed port
+                time.sleep(0.05)
+                continue
+            if answer[:2] == b"\x01\x01" and answer[8:20] == transaction:
+                return
+    raise RuntimeError(f"{process.args[0]} did not answer STUN on UDP {port} within {timeout} s: "
+                       f"{log()[-2000:] if log else ''}")
 
 
 def signed_in_https_session(base_url, cert, username, password):

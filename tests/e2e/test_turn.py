@@ -62,11 +62,18 @@ def relay_only_page(browser, app_url):
     return page
 
 
+def expect_connected(page, coturn):
+    """Waits for Connected; an Error instead fails with what the page said and what coturn logged."""
+    page.wait_for_function("() => ['Connected', 'Error'].includes(document.querySelector('#voice-state').textContent.trim())")
+    state = page.locator("#voice-state").text_content().strip()
+    assert state == "Connected", f"{page.locator('#voice-message-text').text_content()!r}\ncoturn: {coturn.log()[-3000:]}"
+
+
 def test_a_relay_only_browser_connects_through_coturn_with_minted_credentials(browser, turn_apps, sandbox, coturn):
     page = relay_only_page(browser, turn_apps(TURN_SECRET))
     try:
         page.click("#voice-start")
-        expect(page.locator("#voice-state")).to_have_text("Connected")
+        expect_connected(page, coturn)
         page.wait_for_function(f"async () => ((await ({SELECTED_PAIR})()) || {{}}).received > 2000", polling=200)
         assert page.evaluate(SELECTED_PAIR)["type"] == "relay"
         # coturn saw the app's TURN REST user name: "<expiry>:<admin id>".
