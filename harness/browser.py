@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,11 +85,62 @@ class Sandbox:
             self.process.wait()
 
 
+class RequestsInFlight:
+    """WSGI middleware counting the requests whose answers are not yet all written, streams included. Counted to
+    the last byte, not to close(): after a keep-alive POST the dev server reads the socket until the browser hangs
+    up before it calls close()."""
+
+    def __init__(self, app):
+        self.app, self.count, self._lock = app, 0, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        self._add(1)
+        try:
+            return _CountedAnswer(self.app(environ, start_response), lambda: self._add(-1))
+        except BaseException:
+            self._add(-1)
+            raise
+
+    def _add(self, amount):
+        with self._lock:
+            self.count += amount
+
+
+class _CountedAnswer:
+    def __init__(self, iterable, finished):
+        self._iterable, self._finished, self._done = iterable, finished, False
+
+    def __iter__(self):
+        try:
+            yield from self._iterable
+        finally:
+            self._finish()
+
+    def close(self):
+        try:
+            getattr(self._iterable, "close", lambda: None)()
+        finally:
+            self._finish()
+
+    def _finish(self):
+        if not self._done:
+            self._done = True
+            self._finished()
+
+
 @dataclass
 class LiveApp:
     url: str
     server: object
     thread: threading.Thread
+    in_flight: RequestsInFlight
+
+    def wait_until_idle(self, timeout=10.0):
+        """Waits for the requests a closed page left behind (a mint ahead of the next click, say): the next test's
+        sandbox knobs must not be used up by them. Gives up quietly after `timeout` (a stream may never end)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight.count and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self):
         self.server.shutdown()
@@ -116,10 +168,11 @@ def start_app(workdir, sandbox_url, **environ):
     }
     app = create_app({"ENVIRON": env})
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = RequestsInFlight(app)
+    server = make_server("127.0.0.1", 0, in_flight, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-app", daemon=True)
     thread.start()
-    return LiveApp(f"http://127.0.0.1:{server.server_port}", server, thread)
+    return LiveApp(f"http://127.0.0.1:{server.server_port}", server, thread, in_flight)
 
 
 def launch_chromium(playwright, workdir):

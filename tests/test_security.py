@@ -64,6 +64,20 @@ def test_connect_src_allows_openai_only_in_ephemeral_mode(make_app):
     assert sandbox["connect-src"] == ["'self'", "http://127.0.0.1:8765"]
 
 
+def test_each_answer_gets_the_headers_of_its_own_scheme_and_view(make_app):
+    # The same page alternately over plain HTTP (a health probe on the app's port) and HTTPS: HSTS only over HTTPS.
+    client = make_app(FORCE_HTTPS="1").test_client()
+    for _ in range(2):
+        plain = client.get("/healthz", base_url="http://127.0.0.1:8000")
+        secure = client.get("/healthz", base_url=HTTPS)
+        assert plain.status_code == secure.status_code == 200
+        assert "Strict-Transport-Security" not in plain.headers
+        assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        assert plain.headers["Content-Security-Policy"] == secure.headers["Content-Security-Policy"]
+    login = client.get("/login", base_url=HTTPS)
+    assert login.headers["X-Frame-Options"] == "DENY" and "Strict-Transport-Security" in login.headers
+
+
 def test_flask_debug_on_localhost_is_neither_redirected_nor_pinned_to_https(make_app):
     client = make_app(FLASK_DEBUG="1", FORCE_HTTPS=None).test_client()
     response = client.get("/login", base_url="http://localhost:5000")

@@ -1,5 +1,7 @@
 """How a session ends: sign-out anywhere, a new password, removal, its lifetime and idle time; and its cookie."""
 
+import time
+
 import pytest
 
 from core.admins import add_admin, remove_admin
@@ -49,6 +51,20 @@ def test_signing_out_ends_the_admins_sessions_on_other_devices(clock, app):
     clock.advance(1)
     laptop.client.post("/logout", data={"csrf_token": laptop.csrf_token})
     assert phone.client.get("/admin/voice").status_code == 302
+
+
+def test_a_sign_out_through_another_instance_ends_the_session_here_within_the_recheck_interval(
+        clock, app, make_app, monkeypatch):
+    monkeypatch.setattr("core.sessions.SIGN_OUT_RECHECK_SECONDS", 0.2)
+    other_instance = make_app()  # the same database, its own process state
+    here, there = SignedInAdmin(app.test_client()), SignedInAdmin(other_instance.test_client())
+    here.login()
+    there.login()
+    assert here.client.get("/admin/voice").status_code == 200
+    clock.advance(1)
+    there.client.post("/logout", data={"csrf_token": there.csrf_token})
+    time.sleep(0.25)
+    assert here.client.get("/admin/voice").status_code == 302
 
 
 def test_signing_in_again_after_signing_out_works(clock, admin):

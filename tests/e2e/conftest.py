@@ -50,7 +50,9 @@ def live_app(_apps, sandbox):
             )
         return started[connect].url
 
-    return serve
+    yield serve
+    for app in started.values():
+        app.wait_until_idle()
 
 
 # Per module, not per session: Playwright's sync API keeps an event loop running in this thread while it is
