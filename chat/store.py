@@ -8,7 +8,7 @@ never on the shared event loop.
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chatkit.store import NotFoundError, Store
 from chatkit.types import Page, ThreadItem, ThreadMetadata
@@ -23,10 +23,12 @@ _thread_item = TypeAdapter(ThreadItem)
 @dataclass(frozen=True)
 class ChatContext:
     """What the store and the agent know about the request: whose threads these are (`admin`, the admin's id) and
-    the name the activity record shows for them."""
+    the name the activity record shows for them. `newest_items` is the request's memo of each thread's newest items
+    (thread id -> (writes so far, Page or None)), so one request does not read them twice."""
 
     admin: str
     name: str | None = None
+    newest_items: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def shown_name(self):
@@ -73,6 +75,7 @@ class DatabaseStore(Store[ChatContext]):
                 connection.execute(
                     insert(threads_table).values(id=thread.id, admin=admin, body=body, updated_at=time.time())
                 )
+        return not changed  # a new thread
 
     def load_threads_sync(self, limit, after, order, admin):
         descending = order == "desc"
@@ -217,28 +220,63 @@ class DatabaseStore(Store[ChatContext]):
         return await asyncio.to_thread(self.load_thread_sync, thread_id, context.admin)
 
     async def save_thread(self, thread, context):
-        await asyncio.to_thread(self.save_thread_sync, thread, context.admin)
+        created = await asyncio.to_thread(self.save_thread_sync, thread, context.admin)
+        if created:  # nobody else knows its id yet: it has no items
+            generation, _ = context.newest_items.get(thread.id, (0, None))
+            context.newest_items[thread.id] = (generation, Page(data=[], has_more=False))
 
     async def load_thread_items(self, thread_id, after, limit, order, context):
-        return await asyncio.to_thread(self.load_thread_items_sync, thread_id, after, limit, order, context.admin)
+        # A turn reads the newest items up to three times before the model is asked: ChatKit's check for pending
+        # client tool calls, the history for the model, and ChatKit's stream_agent_response (the newest two, for a
+        # workflow to continue). Within one request the later reads are served from the first (kept up to date by
+        # this request's own add_thread_item, and by save_thread for a new thread); a write it cannot follow
+        # (save_item, deletes, two at once) drops the memo.
+        newest = after is None and order == "desc"
+        generation, known = context.newest_items.get(thread_id, (0, None))
+        if newest and known is not None and (limit <= len(known.data) or not known.has_more):
+            return _first(known, limit)
+        page = await asyncio.to_thread(self.load_thread_items_sync, thread_id, after, limit, order, context.admin)
+        if newest and context.newest_items.get(thread_id, (0, None))[0] == generation:
+            context.newest_items[thread_id] = (generation, page)
+        return page
 
     async def load_threads(self, limit, after, order, context):
         return await asyncio.to_thread(self.load_threads_sync, limit, after, order, context.admin)
 
     async def add_thread_item(self, thread_id, item, context):
-        await asyncio.to_thread(self.add_thread_item_sync, thread_id, item, context.admin)
+        generation, known = context.newest_items.get(thread_id, (0, None))
+        await self._change(context, thread_id, self.add_thread_item_sync, thread_id, item, context.admin)
+        # The item is now the newest: a memo nothing else changed meanwhile stays right with the item in front.
+        if known is not None and context.newest_items[thread_id][0] == generation + 2:
+            page = Page(data=[item.model_copy(deep=True), *known.data], has_more=known.has_more)
+            context.newest_items[thread_id] = (generation + 2, page)
 
     async def save_item(self, thread_id, item, context):
-        await asyncio.to_thread(self.save_item_sync, thread_id, item, context.admin)
+        await self._change(context, thread_id, self.save_item_sync, thread_id, item, context.admin)
 
     async def load_item(self, thread_id, item_id, context):
         return await asyncio.to_thread(self.load_item_sync, thread_id, item_id, context.admin)
 
     async def delete_thread(self, thread_id, context):
-        await asyncio.to_thread(self.delete_thread_sync, thread_id, context.admin)
+        await self._change(context, thread_id, self.delete_thread_sync, thread_id, context.admin)
 
     async def delete_thread_item(self, thread_id, item_id, context):
-        await asyncio.to_thread(self.delete_thread_item_sync, thread_id, item_id, context.admin)
+        await self._change(context, thread_id, self.delete_thread_item_sync, thread_id, item_id, context.admin)
+
+    @staticmethod
+    async def _change(context, thread_id, write, *arguments):
+        """Runs a write of the thread in a worker thread, forgetting the request's memo of its newest items before
+        and after (a read that was under way meanwhile is not kept either: it may predate the write)."""
+
+        def forget():
+            generation, _ = context.newest_items.get(thread_id, (0, None))
+            context.newest_items[thread_id] = (generation + 1, None)
+
+        forget()
+        try:
+            await asyncio.to_thread(write, *arguments)
+        finally:
+            forget()
 
     # Attachments are turned off in the widget (composer.attachments disabled), so nothing is ever stored.
     async def save_attachment(self, attachment, context):
@@ -249,6 +287,13 @@ class DatabaseStore(Store[ChatContext]):
 
     async def delete_attachment(self, attachment_id, context):
         raise NotFoundError(f"Attachment {attachment_id} not found: attachments are not supported")
+
+
+def _first(page, limit):
+    """The first `limit` items of a page read with a larger limit, as a page of that limit."""
+    data = page.data[:limit]
+    has_more = len(page.data) > limit or page.has_more
+    return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
 
 
 def _page(rows, limit, parse):

@@ -137,6 +137,23 @@ def _thread_with_voice_lines(admin, count):
     return response.get_json()["data"]["threadId"]
 
 
+def test_a_chat_turn_reads_the_threads_newest_items_from_the_database_at_most_once(alice, model, monkeypatch):
+    reads = []
+    from chat.store import DatabaseStore
+
+    original = DatabaseStore.load_thread_items_sync
+    monkeypatch.setattr(DatabaseStore, "load_thread_items_sync",
+                        lambda self, *arguments: reads.append(arguments) or original(self, *arguments))
+    model.extend([answer("First answer"), answer("Second answer")])
+    thread_id = sse_events(chatkit(alice, create_thread("First question")).get_data())[0]["thread"]["id"]
+    assert reads == []  # a new thread: its items are known without asking
+    chatkit(alice, add_message(thread_id, "Second question")).get_data()
+    assert len(reads) == 1
+    # ...and the model still saw the whole history, newest last.
+    sent = [json.dumps(entry["content"]) for entry in model.last_call.input]
+    assert len(sent) == 3 and "First question" in sent[0] and "Second question" in sent[2]
+
+
 def test_threads_are_listed_newest_first_as_json(alice, model):
     model.extend([answer("a"), answer("b")])
     first = sse_events(chatkit(alice, create_thread("one")).get_data())[0]["thread"]["id"]
