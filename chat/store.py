@@ -24,7 +24,8 @@ _thread_item = TypeAdapter(ThreadItem)
 class ChatContext:
     """What the store and the agent know about the request: whose threads these are (`admin`, the admin's id) and
     the name the activity record shows for them. `newest_items` is the request's memo of each thread's newest items
-    (thread id -> (writes so far, Page or None)), so one request does not read them twice."""
+    (thread id -> (a counter moved by each of the request's writes to it, _Newest or None)), so one request does not
+    read them twice."""
 
     admin: str
     name: str | None = None
@@ -108,6 +109,10 @@ class DatabaseStore(Store[ChatContext]):
             )
 
     def load_thread_items_sync(self, thread_id, after, limit, order, admin):
+        return _page(self._item_rows_sync(thread_id, after, limit, order, admin), limit)
+
+    def _item_rows_sync(self, thread_id, after, limit, order, admin):
+        """Up to limit + 1 rows (id, body) of the thread's items in `order`, after the item `after`."""
         descending = order == "desc"
         with self.engine.connect() as connection:
             self._thread_row(connection, thread_id, admin)
@@ -124,8 +129,7 @@ class DatabaseStore(Store[ChatContext]):
                     raise NotFoundError(f"Item {after} not found in thread {thread_id}")
                 query = query.where(items_table.c.position < position if descending else items_table.c.position > position)
             order_by = items_table.c.position.desc() if descending else items_table.c.position.asc()
-            rows = connection.execute(query.order_by(order_by).limit(limit + 1)).all()
-        return _page(rows, limit, _thread_item.validate_json)
+            return connection.execute(query.order_by(order_by).limit(limit + 1)).all()
 
     def add_thread_item_sync(self, thread_id, item, admin):
         with self.engine.begin() as connection:
@@ -221,35 +225,35 @@ class DatabaseStore(Store[ChatContext]):
 
     async def save_thread(self, thread, context):
         created = await asyncio.to_thread(self.save_thread_sync, thread, context.admin)
-        if created:  # nobody else knows its id yet: it has no items
-            generation, _ = context.newest_items.get(thread.id, (0, None))
-            context.newest_items[thread.id] = (generation, Page(data=[], has_more=False))
+        if created and thread.id not in context.newest_items:  # a thread this request just made has no items
+            context.newest_items[thread.id] = (0, _Newest(rows=(), has_more=False))
 
     async def load_thread_items(self, thread_id, after, limit, order, context):
-        # A turn reads the newest items up to three times before the model is asked: ChatKit's check for pending
-        # client tool calls, the history for the model, and ChatKit's stream_agent_response (the newest two, for a
-        # workflow to continue). Within one request the later reads are served from the first (kept up to date by
-        # this request's own add_thread_item, and by save_thread for a new thread); a write it cannot follow
-        # (save_item, deletes, two at once) drops the memo.
+        # A turn reads the newest items twice before the model is asked: the history for the model, then ChatKit's
+        # stream_agent_response (the newest two, for a workflow to continue) beside the model call. Within one
+        # request the later read is served from the first, kept up to date by the request's own add_thread_item
+        # (and known empty for a thread it created); any other write drops the memo. The memo keeps the stored
+        # JSON, so every read gets items of its own to change.
         newest = after is None and order == "desc"
-        generation, known = context.newest_items.get(thread_id, (0, None))
-        if newest and known is not None and (limit <= len(known.data) or not known.has_more):
-            return _first(known, limit)
-        page = await asyncio.to_thread(self.load_thread_items_sync, thread_id, after, limit, order, context.admin)
-        if newest and context.newest_items.get(thread_id, (0, None))[0] == generation:
-            context.newest_items[thread_id] = (generation, page)
-        return page
+        counter, known = context.newest_items.get(thread_id, (0, None))
+        if newest and known is not None and (limit <= len(known.rows) or not known.has_more):
+            return _page(known.rows[:limit], limit, has_more=len(known.rows) > limit or known.has_more)
+        rows = await asyncio.to_thread(self._item_rows_sync, thread_id, after, limit, order, context.admin)
+        if newest and context.newest_items.get(thread_id, (0, None))[0] == counter:  # no write ran meanwhile
+            context.newest_items[thread_id] = (counter, _Newest(rows=tuple(rows[:limit]), has_more=len(rows) > limit))
+        return _page(rows, limit)
 
     async def load_threads(self, limit, after, order, context):
         return await asyncio.to_thread(self.load_threads_sync, limit, after, order, context.admin)
 
     async def add_thread_item(self, thread_id, item, context):
-        generation, known = context.newest_items.get(thread_id, (0, None))
-        await self._change(context, thread_id, self.add_thread_item_sync, thread_id, item, context.admin)
-        # The item is now the newest: a memo nothing else changed meanwhile stays right with the item in front.
-        if known is not None and context.newest_items[thread_id][0] == generation + 2:
-            page = Page(data=[item.model_copy(deep=True), *known.data], has_more=known.has_more)
-            context.newest_items[thread_id] = (generation + 2, page)
+        counter, known = context.newest_items.get(thread_id, (0, None))
+        counter_after = await self._change(context, thread_id, self.add_thread_item_sync, thread_id, item, context.admin)
+        # The item is now the newest: a memo no other write touched meanwhile (the counter moved only for this one)
+        # stays right with the item in front.
+        if known is not None and counter_after == counter + 2:
+            row = _Row(item.id, _thread_item.dump_json(item).decode())
+            context.newest_items[thread_id] = (counter_after, _Newest(rows=(row, *known.rows), has_more=known.has_more))
 
     async def save_item(self, thread_id, item, context):
         await self._change(context, thread_id, self.save_item_sync, thread_id, item, context.admin)
@@ -265,18 +269,21 @@ class DatabaseStore(Store[ChatContext]):
 
     @staticmethod
     async def _change(context, thread_id, write, *arguments):
-        """Runs a write of the thread in a worker thread, forgetting the request's memo of its newest items before
-        and after (a read that was under way meanwhile is not kept either: it may predate the write)."""
+        """Runs a write of the thread in a worker thread with the request's memo of its newest items dropped. The
+        request's counter for the thread moves when the write starts and again when it ends, so a read that overlapped
+        any part of it finds the counter moved and is not kept. Returns the counter after the write."""
 
-        def forget():
-            generation, _ = context.newest_items.get(thread_id, (0, None))
-            context.newest_items[thread_id] = (generation + 1, None)
+        def move_counter():
+            counter = context.newest_items.get(thread_id, (0, None))[0] + 1
+            context.newest_items[thread_id] = (counter, None)
+            return counter
 
-        forget()
+        move_counter()
         try:
             await asyncio.to_thread(write, *arguments)
         finally:
-            forget()
+            counter = move_counter()
+        return counter
 
     # Attachments are turned off in the widget (composer.attachments disabled), so nothing is ever stored.
     async def save_attachment(self, attachment, context):
@@ -289,16 +296,25 @@ class DatabaseStore(Store[ChatContext]):
         raise NotFoundError(f"Attachment {attachment_id} not found: attachments are not supported")
 
 
-def _first(page, limit):
-    """The first `limit` items of a page read with a larger limit, as a page of that limit."""
-    data = page.data[:limit]
-    has_more = len(page.data) > limit or page.has_more
-    return Page(data=data, has_more=has_more, after=data[-1].id if has_more and data else None)
+@dataclass(frozen=True)
+class _Newest:
+    """A thread's newest item rows, newest first, as one request last read or wrote them."""
+
+    rows: tuple
+    has_more: bool
 
 
-def _page(rows, limit, parse):
-    """ChatKit's Page from up to limit + 1 rows (the extra one only says whether there are more)."""
-    has_more = len(rows) > limit
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    body: str
+
+
+def _page(rows, limit, parse=_thread_item.validate_json, has_more=None):
+    """ChatKit's Page from up to limit + 1 rows (the extra one only says whether there are more, unless `has_more`
+    says it)."""
+    if has_more is None:
+        has_more = len(rows) > limit
     rows = rows[:limit]
     after = rows[-1].id if has_more and rows else None
     return Page(data=[parse(row.body) for row in rows], has_more=has_more, after=after)

@@ -69,7 +69,8 @@ def _remember_sign_out(engine, admin_id, signed_out_at):
 def _signed_out_at(engine, admin_id):
     with _sign_outs_lock:
         known = _sign_outs_read.get(engine, {}).get(admin_id)
-    if known is not None and time.monotonic() - known[1] < SIGN_OUT_RECHECK_SECONDS:
+    asked_at = time.monotonic()  # before the SELECT: the interval bounds how old the answer may be
+    if known is not None and asked_at - known[1] < SIGN_OUT_RECHECK_SECONDS:
         return known[0]
     with engine.connect() as connection:
         signed_out_at = connection.execute(
@@ -79,10 +80,9 @@ def _signed_out_at(engine, admin_id):
     with _sign_outs_lock:
         per_admin = _sign_outs_read.setdefault(engine, {})
         recorded = per_admin.get(admin_id)
-        if recorded is None or (recorded[0] or 0) <= (signed_out_at or 0):
-            per_admin[admin_id] = (signed_out_at, time.monotonic())
-        else:
+        if recorded is not None and (recorded[0] or 0) > (signed_out_at or 0):
             signed_out_at = recorded[0]
+        per_admin[admin_id] = (signed_out_at, asked_at)
     return signed_out_at
 
 

@@ -112,7 +112,8 @@ class _CountedAnswer:
 
     def __iter__(self):
         try:
-            yield from self._iterable
+            for chunk in self._iterable:  # not `yield from`: that would close the answer too, before werkzeug does
+                yield chunk
         finally:
             self._finish()
 
@@ -135,12 +136,20 @@ class LiveApp:
     thread: threading.Thread
     in_flight: RequestsInFlight
 
-    def wait_until_idle(self, timeout=10.0):
+    def wait_until_idle(self, timeout=10.0, quiet=0.1):
         """Waits for the requests a closed page left behind (a mint ahead of the next click, say): the next test's
-        sandbox knobs must not be used up by them. Gives up quietly after `timeout` (a stream may never end)."""
+        sandbox knobs must not be used up by them. Idle means none for `quiet` seconds, as a request already sent
+        may not have reached the app yet. Gives up quietly after `timeout` (a stream may never end)."""
         deadline = time.monotonic() + timeout
-        while self.in_flight.count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        idle_since = None
+        while time.monotonic() < deadline:
+            if self.in_flight.count:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= quiet:
+                return
+            time.sleep(0.01)
 
     def stop(self):
         self.server.shutdown()

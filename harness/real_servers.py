@@ -271,17 +271,24 @@ class Coturn:
         # Chromium's ICE sockets live in the same range): coturn then runs without its UDP listener, and
         # relayed calls fail. So the port must be free for both, and the server counts as up only once it
         # answers a STUN request over UDP.
-        self.port = free_port_for_tcp_and_udp()
-        config = self.folder / "turnserver.conf"
-        config.write_text(render_turnserver_conf(secret=secret, port=self.port, logs=self.folder))
-        self.process = subprocess.Popen(["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        try:
-            wait_for_port(self.port, self.process, log=self.log)
-            wait_for_stun_answer(self.port, self.process, log=self.log)
-        except BaseException:
-            self.close()
-            raise
+        for attempt in range(3):  # the port may still be taken between choosing it and coturn binding it
+            self.port = free_port_for_tcp_and_udp()
+            config = self.folder / "turnserver.conf"
+            config.write_text(render_turnserver_conf(secret=secret, port=self.port, logs=self.folder))
+            self.process = subprocess.Popen(["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+            try:
+                wait_for_port(self.port, self.process, log=self.log)
+                wait_for_stun_answer(self.port, self.process, log=self.log)
+                return
+            except RuntimeError:
+                stop(self.process)
+                if attempt == 2:
+                    shutil.rmtree(self.folder, ignore_errors=True)
+                    raise
+            except BaseException:
+                self.close()
+                raise
 
     @property
     def url(self):
@@ -320,7 +327,7 @@ def wait_for_stun_answer(port, process, timeout=10.0, log=None):
             try:
                 client.sendto(request, ("127.0.0.1", port))
                 answer = client.recv(2048)
-            except OSError:  # a timeout, or "connection refused" from the ICMP answer to a closed port
+            except OSError:  # no answer yet (timeout)
                 time.sleep(0.05)
                 continue
             if answer[:2] == b"\x01\x01" and answer[8:20] == transaction:

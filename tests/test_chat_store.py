@@ -2,6 +2,7 @@
 from it, and they always say what the database would."""
 
 import asyncio
+import time
 from datetime import datetime
 
 import pytest
@@ -75,3 +76,40 @@ def test_a_change_the_memo_cannot_follow_is_read_from_the_database(store):
     after_save, after_delete = asyncio.run(scenario())
     assert after_save.data[0].content[0].text == "final"
     assert after_delete.data == []
+
+
+def test_a_read_that_overlaps_a_write_is_not_kept(store, monkeypatch):
+    # The read's SELECT runs before the insert commits and it returns after: what it saw must not be served later.
+    original = DatabaseStore._item_rows_sync
+
+    def slow_after_reading(self, *arguments):
+        rows = original(self, *arguments)
+        time.sleep(0.2)
+        return rows
+
+    async def scenario():
+        request = ChatContext(ADMIN)
+        await store.save_thread(ThreadMetadata(id="thr_1", created_at=datetime.now()), ChatContext(ADMIN))
+        await store.add_thread_item("thr_1", user_message("thr_1", "msg_1", "first"), ChatContext(ADMIN))
+        monkeypatch.setattr(DatabaseStore, "_item_rows_sync", slow_after_reading)
+        reading = asyncio.create_task(store.load_thread_items("thr_1", None, 40, "desc", request))
+        await asyncio.sleep(0.05)
+        await store.add_thread_item("thr_1", user_message("thr_1", "msg_2", "second"), request)
+        await reading
+        monkeypatch.setattr(DatabaseStore, "_item_rows_sync", original)
+        return await store.load_thread_items("thr_1", None, 40, "desc", request)
+
+    assert newest_ids(asyncio.run(scenario())) == ["msg_2", "msg_1"]
+
+
+def test_each_read_gets_items_of_its_own(store):
+    # ChatKit changes items it is given (a workflow's tasks, a tool call's status): that must not change later reads.
+    async def scenario():
+        request = ChatContext(ADMIN)
+        await store.save_thread(ThreadMetadata(id="thr_1", created_at=datetime.now()), request)
+        await store.add_thread_item("thr_1", user_message("thr_1", "msg_1", "as stored"), request)
+        first = await store.load_thread_items("thr_1", None, 40, "desc", request)
+        first.data[0].content[0].text = "changed by a caller"
+        return await store.load_thread_items("thr_1", None, 2, "desc", request)
+
+    assert asyncio.run(scenario()).data[0].content[0].text == "as stored"

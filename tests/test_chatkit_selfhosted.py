@@ -141,8 +141,8 @@ def test_a_chat_turn_reads_the_threads_newest_items_from_the_database_at_most_on
     reads = []
     from chat.store import DatabaseStore
 
-    original = DatabaseStore.load_thread_items_sync
-    monkeypatch.setattr(DatabaseStore, "load_thread_items_sync",
+    original = DatabaseStore._item_rows_sync  # every read of items from the database
+    monkeypatch.setattr(DatabaseStore, "_item_rows_sync",
                         lambda self, *arguments: reads.append(arguments) or original(self, *arguments))
     model.extend([answer("First answer"), answer("Second answer")])
     thread_id = sse_events(chatkit(alice, create_thread("First question")).get_data())[0]["thread"]["id"]

@@ -56,7 +56,7 @@ def test_signing_out_ends_the_admins_sessions_on_other_devices(clock, app):
 def test_a_sign_out_through_another_instance_ends_the_session_here_within_the_recheck_interval(
         clock, app, make_app, monkeypatch):
     monkeypatch.setattr("core.sessions.SIGN_OUT_RECHECK_SECONDS", 0.2)
-    other_instance = make_app()  # the same database, its own process state
+    other_instance = make_app()  # the same database, another engine: another instance's view of it
     here, there = SignedInAdmin(app.test_client()), SignedInAdmin(other_instance.test_client())
     here.login()
     there.login()
