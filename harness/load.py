@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from harness.payloads import OFFER_SDP
+from harness.real_servers import free_port
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 API_KEY = "sk-bench-not-a-real-key"
@@ -35,12 +36,6 @@ STANDIN_BODIES = {
             b'"model": "gpt-realtime-2.1", "output_modalities": ["audio"], "audio": {"output": {"voice": "marin"}}}}',
     "relay": OFFER_SDP.encode(),
 }
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port, process, timeout=60.0):

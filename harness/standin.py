@@ -27,6 +27,7 @@ from harness.payloads import (
     client_secret_response,
     openai_error,
 )
+from harness.real_servers import free_port
 
 FAULTS = ("none", "hang", "status", "reset", "not_json", "no_secret", "oversized")
 OVERSIZED_BYTES = 1024 * 1024 + 4096  # just over the app's 1 MiB cap on upstream bodies
@@ -331,10 +332,9 @@ class StandIn:
 
 
 def closed_port():
-    """A port on 127.0.0.1 that nothing listens on (connection refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port on 127.0.0.1 that nothing listens on (connection refused): free a moment ago, and nobody started
+    anything there."""
+    return free_port()
 
 
 def main():

@@ -18,6 +18,7 @@ from agent.mcp_tools import (
     list_tools,
 )
 from examples import warehouse_mcp
+from harness.standin import closed_port
 
 TOKEN = "mcp-token-very-secret"
 AGENT = '''
@@ -55,11 +56,7 @@ def load(tmp_path):
 
 @pytest.fixture
 def closed_port_url():
-    # A port that was free a moment ago and has nothing listening: the connection is refused.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mcp"
+    return f"http://127.0.0.1:{closed_port()}/mcp"  # the connection is refused
 
 
 def test_function_tools_merge_http_tools_and_the_allowed_mcp_tools(load, warehouse_url):

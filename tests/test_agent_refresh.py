@@ -3,7 +3,6 @@ SELF_REFRESH_SECONDS, when tools are next asked for), and the voice page's statu
 tools and each MCP server problem, with a Refresh tools button."""
 
 import html
-import socket
 
 import pytest
 
@@ -11,6 +10,7 @@ from agent import mcp_tools
 from agent.definition import load_definition
 from agent.mcp_tools import AgentTools
 from examples import warehouse_mcp
+from harness.standin import closed_port
 from tests.support import SignedInAdmin
 from tests.test_agent_mcp import AGENT, TOKEN
 
@@ -21,9 +21,7 @@ PROBLEM = ("MCP server 'warehouse' at ${WAREHOUSE_MCP_URL} could not be reached:
 @pytest.fixture
 def free_port():
     # Free a moment ago, nothing listening yet: connections are refused until the test starts the server there.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return closed_port()
 
 
 @pytest.fixture

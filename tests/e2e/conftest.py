@@ -1,12 +1,11 @@
 """Fixtures of the browser tests: the sandbox, the app pointed at it, headless Chromium and a signed-in page."""
 
-import socket
-
 import pytest
 from playwright.sync_api import sync_playwright
 
 from examples.platform_api import running
 from harness.browser import Sandbox, launch_chromium, open_voice_page, start_app
+from harness.standin import closed_port
 
 # The browser connects in well under a second over loopback; a short timeout keeps the ICE-failure test fast.
 CONNECT_TIMEOUT_SECONDS = "3"
@@ -65,20 +64,29 @@ def browser(tmp_path_factory):
         chromium.close()
 
 
+class OpenedPages:
+    """The signed-in pages a test opens (15 s timeouts); `close()` closes them at the test's end."""
+
+    def __init__(self, browser):
+        self.browser, self.contexts = browser, []
+
+    def open(self, app_url, **options):
+        page = open_voice_page(self.browser, app_url, **options)
+        page.set_default_timeout(15_000)
+        self.contexts.append(page.context)
+        return page
+
+    def close(self):
+        for context in self.contexts:
+            context.close()
+
+
 @pytest.fixture
 def signed_in_page(browser, live_app):
     """signed_in_page(connect="ephemeral", microphone=True) -> a Playwright page on /admin/voice."""
-    contexts = []
-
-    def open_page(connect="ephemeral", microphone=True):
-        page = open_voice_page(browser, live_app(connect), microphone=microphone)
-        page.set_default_timeout(15_000)
-        contexts.append(page.context)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    pages = OpenedPages(browser)
+    yield lambda connect="ephemeral", microphone=True: pages.open(live_app(connect), microphone=microphone)
+    pages.close()
 
 
 # The example platform's token: it must never reach the browser.
@@ -110,12 +118,6 @@ timeout_seconds = 3
 """
 
 
-def _closed_port():
-    with socket.socket() as probe:  # bound for a moment to find a free port, then released: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def platform():
     """The example platform API (examples/platform_api.py) in-process: its base URL."""
@@ -136,7 +138,7 @@ def agent_page(browser, _agent_apps, sandbox):
     """agent_page(connect="ephemeral"|"relay") -> a signed-in page on /admin/voice of an app whose AGENT_FILE's
     tools call the example platform (one app per mode for the whole run)."""
     started, sandbox_server, platform_url, tmp_path_factory = _agent_apps
-    contexts = []
+    pages = OpenedPages(browser)
 
     def open_page(connect="ephemeral"):
         if connect not in started:
@@ -145,14 +147,12 @@ def agent_page(browser, _agent_apps, sandbox):
             agent_file.write_text(AGENT_TOML)
             started[connect] = start_app(
                 workdir, sandbox_server.url, AGENT_FILE=str(agent_file), PLATFORM_URL=platform_url,
-                PLATFORM_TOKEN=PLATFORM_TOKEN, CLOSED_PORT=str(_closed_port()), OPENAI_REALTIME_CONNECT=connect,
+                PLATFORM_TOKEN=PLATFORM_TOKEN, CLOSED_PORT=str(closed_port()), OPENAI_REALTIME_CONNECT=connect,
                 VOICE_CONNECT_TIMEOUT_SECONDS=CONNECT_TIMEOUT_SECONDS,
             )
-        page = open_voice_page(browser, started[connect].url)
-        page.set_default_timeout(15_000)
-        contexts.append(page.context)
-        return page
+        return pages.open(started[connect].url)
 
     yield open_page
-    for context in contexts:
-        context.close()
+    pages.close()
+    for app in started.values():
+        app.wait_until_idle()  # as live_app does: what the closed pages left running must not reach the next test
