@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from blueprints import activity, auth, chatkit, health, realtime
 from chat import init_chat_server
 from chat.hosted import hosted_mode_warning
+from core.clock import SYSTEM_CLOCK
 from core.config import ConfigError, load_settings
 from core.database import init_database
 from core.errors import ApiError, not_signed_in, wants_json
@@ -25,16 +26,18 @@ MAX_REQUEST_BYTES = 256 * 1024
 
 
 def create_app(test_config=None):
-    """Builds the app. `test_config` may hold ENVIRON (the variables to read instead of os.environ)
-    and any Flask config overrides."""
+    """Builds the app. `test_config` may hold ENVIRON (the variables to read instead of os.environ), CLOCK (a
+    core.clock.Clock: the day the app stands on) and any Flask config overrides."""
     test_config = dict(test_config or {})
     environ = test_config.pop("ENVIRON", os.environ)
+    clock = test_config.pop("CLOCK", SYSTEM_CLOCK)
     try:
-        settings = load_settings(environ)
+        settings = load_settings(environ, today=clock.today())
     except ConfigError as error:
         raise SystemExit(f"Configuration error: {error}") from None
 
     app = Flask(__name__, instance_relative_config=True)
+    app.extensions["clock"] = clock
     app.config.from_mapping(
         SETTINGS=settings,
         # Debug without SECRET_KEY still runs; sessions then last until the process restarts.
@@ -55,7 +58,7 @@ def create_app(test_config=None):
     for warning in settings.warnings:
         app.logger.warning(warning)
     if settings.chat.mode == "hosted":
-        app.logger.warning(hosted_mode_warning())
+        app.logger.warning(hosted_mode_warning(clock.today()))
     if not settings.openai.api_key:
         app.logger.warning("OPENAI_API_KEY is not set: voice and chat endpoints answer 503 not_configured")
 

@@ -19,6 +19,7 @@ from chat.retention import prune_threads_now_and_then
 from chat.streams import stream_slots
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import AdminFileError, find_admin, legacy_admin_id, stable_admin_id
+from core.clock import current_clock
 from core.errors import ApiError, bad_request, not_configured
 from core.extensions import (
     chat_limit,
@@ -58,7 +59,8 @@ def chat_page():
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
         current_thread=current_thread,
-        agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN, "shut_down": hosted.agent_builder_has_shut_down()},
+        agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN,
+                       "shut_down": hosted.agent_builder_has_shut_down(current_clock().today())},
     )
 
 

@@ -1,7 +1,5 @@
 """What hosted mode (an Agent Builder workflow) tells the admin, before and after Agent Builder's shutdown day."""
 
-from datetime import date
-
 from core.openai_catalog import AGENT_BUILDER_SHUTDOWN
 
 HOW_TO_MOVE = (
@@ -11,18 +9,14 @@ HOW_TO_MOVE = (
 )
 
 
-def today():
-    """Today's date as YYYY-MM-DD; tests replace this to stand on either side of the shutdown."""
-    return date.today().isoformat()
+def agent_builder_has_shut_down(today):
+    """Whether Agent Builder has shut down on `today` (YYYY-MM-DD, from the app's clock)."""
+    return today >= AGENT_BUILDER_SHUTDOWN
 
 
-def agent_builder_has_shut_down(on=None):
-    return (on or today()) >= AGENT_BUILDER_SHUTDOWN
-
-
-def hosted_mode_warning(on=None):
-    """The one-line start-up warning for hosted mode, in words that say what to do."""
-    if agent_builder_has_shut_down(on):
+def hosted_mode_warning(today):
+    """The one-line start-up warning for hosted mode on `today`, in words that say what to do."""
+    if agent_builder_has_shut_down(today):
         return (f"CHATKIT_MODE=hosted: Agent Builder, which runs the ChatKit workflow, shut down on "
                 f"{AGENT_BUILDER_SHUTDOWN}, so hosted chat no longer works; {HOW_TO_MOVE}")
     return (f"CHATKIT_MODE=hosted: Agent Builder, which runs the ChatKit workflow, shuts down on "

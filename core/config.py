@@ -22,8 +22,8 @@ from core.openai_catalog import (
     OUTPUT_MODALITIES,
     SECRET_TTL_RANGE,
     chat_model_problem,
-    deprecation_of,
     realtime_model_problem,
+    realtime_model_warning,
     realtime_prices,
     realtime_voice_problem,
     transcription_model_problem,
@@ -52,25 +52,23 @@ REALTIME_PRICE_VARIABLES = {
 }
 
 
-def load_settings(environ):
-    """Builds Settings from a mapping of environment variables, or raises ConfigError."""
+def load_settings(environ, *, today):
+    """Builds Settings from a mapping of environment variables, or raises ConfigError. `today` (YYYY-MM-DD, from the
+    app's clock: core.clock) decides which models have shut down."""
     debug = flag(environ, "FLASK_DEBUG", False)
     agent = _agent(environ)
-    realtime = _realtime(environ, agent)
-    deprecation = deprecation_of(realtime.model)
-    warnings = ()
-    if deprecation:
-        warnings = (f"OPENAI_REALTIME_MODEL={realtime.model} shuts down on {deprecation[0]}; move to {deprecation[1]}",)
+    realtime = _realtime(environ, today, agent)
+    warning = realtime_model_warning(realtime.model, today)
     return Settings(
         openai=_openai(environ),
         realtime=realtime,
-        chat=_chat(environ, realtime.instructions, agent),
+        chat=_chat(environ, today, realtime.instructions, agent),
         auth=_auth(environ, debug),
         server=_server(environ, debug),
         turn=_turn(environ),
         metrics=_metrics(environ),
         agent=agent,
-        warnings=warnings,
+        warnings=(warning,) if warning else (),
     )
 
 
@@ -102,7 +100,7 @@ def _base_url(environ):
 # --- realtime ------------------------------------------------------------------------------------------------
 
 
-def _realtime(environ, agent=None):
+def _realtime(environ, today, agent=None):
     connect = text(environ, "OPENAI_REALTIME_CONNECT", "ephemeral").lower()
     if connect not in CONNECT_MODES:
         raise ConfigError("OPENAI_REALTIME_CONNECT", connect, "ephemeral or relay")
@@ -121,7 +119,7 @@ def _realtime(environ, agent=None):
     problem = realtime_voice_problem(voice)
     if problem:
         raise ConfigError("OPENAI_REALTIME_VOICE", voice, problem)
-    model = _realtime_model(environ)
+    model = _realtime_model(environ, today)
     return RealtimeSettings(
         model=model,
         voice=voice,
@@ -158,9 +156,9 @@ def _transcription_model(raw):
     return model or None
 
 
-def _realtime_model(environ):
+def _realtime_model(environ, today):
     model = text(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
-    problem = realtime_model_problem(model)
+    problem = realtime_model_problem(model, today)
     if problem:
         raise ConfigError("OPENAI_REALTIME_MODEL", model, problem)
     return model_name(environ, "OPENAI_REALTIME_MODEL", DEFAULT_REALTIME_MODEL)
@@ -229,7 +227,7 @@ def _turn_secret(environ):
 # --- chat ----------------------------------------------------------------------------------------------------
 
 
-def _chat(environ, realtime_instructions, agent=None):
+def _chat(environ, today, realtime_instructions, agent=None):
     agent_id = text(environ, "CHATKIT_AGENT_ID")
     if agent_id is not None and not re.fullmatch(r"wf_[A-Za-z0-9_-]+", agent_id):
         raise ConfigError("CHATKIT_AGENT_ID", agent_id, "a ChatKit workflow id that starts with wf_")
@@ -240,7 +238,7 @@ def _chat(environ, realtime_instructions, agent=None):
     return ChatSettings(
         mode=mode,
         agent_id=agent_id,
-        model=_chat_model(environ),
+        model=_chat_model(environ, today),
         # The chat agent speaks with the voice agent's voice unless told otherwise; with an agent file, its shared
         # instructions (without the voice-only ones) unless CHATKIT_INSTRUCTIONS is set.
         instructions=text(environ, "CHATKIT_INSTRUCTIONS") or (agent.instructions if agent else realtime_instructions),
@@ -255,9 +253,9 @@ def _chat(environ, realtime_instructions, agent=None):
     )
 
 
-def _chat_model(environ):
+def _chat_model(environ, today):
     model = model_name(environ, "CHATKIT_MODEL", DEFAULT_CHAT_MODEL)
-    problem = chat_model_problem(model)
+    problem = chat_model_problem(model, today)
     if problem:
         raise ConfigError("CHATKIT_MODEL", model, problem)
     return model

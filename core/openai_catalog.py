@@ -2,7 +2,7 @@
 prices and ChatKit's CDN, each defined once (as OpenAI's API reference and deprecations page give them)."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -88,11 +88,14 @@ def retirement_of(model):
     return None
 
 
-def served_realtime_model(model):
-    """True when Realtime serves `model` today: a current or deprecated model, or one of their dated snapshots."""
-    names = CURRENT_REALTIME_MODELS + tuple(name for name, _, _ in DEPRECATED_REALTIME_MODELS)
+def served_realtime_model(model, today):
+    """True when Realtime serves `model` on `today` (YYYY-MM-DD): a current model, a deprecated one before its
+    shutdown day, or one of their dated snapshots."""
+    deprecation = deprecation_of(model)
+    if deprecation:
+        return today < deprecation[0]
     return any(model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):]))
-               for name in names)
+               for name in CURRENT_REALTIME_MODELS)
 
 
 # Models that transcribe a Realtime session's input audio (audio.input.transcription.model in OpenAI's schema).
@@ -108,17 +111,29 @@ def transcription_model_problem(model):
     return f"not a transcription model; use one of {', '.join(TRANSCRIPTION_MODELS)} (or a dated snapshot of one)"
 
 
-def realtime_model_problem(model):
-    """Why OPENAI_REALTIME_MODEL cannot be `model`, in words, or None. Unknown names with "realtime" pass (new
-    models appear before this catalog knows them); the sandbox is stricter and refuses them as OpenAI would."""
+def realtime_model_problem(model, today):
+    """Why OPENAI_REALTIME_MODEL cannot be `model` on `today` (YYYY-MM-DD), in words, or None. Unknown names with
+    "realtime" pass (new models appear before this catalog knows them); the sandbox is stricter and refuses them as
+    OpenAI would. A deprecated model passes until its shutdown day (start-up warns: realtime_model_warning)."""
     retired = retirement_of(model)
+    deprecated = deprecation_of(model)
+    if not retired and deprecated and deprecated[0] <= today:
+        retired = deprecated
     if retired:
         return (f"this model was shut down on {retired[0]}; use {retired[1]} "
                 f"(current models: {', '.join(CURRENT_REALTIME_MODELS)})")
-    if "realtime" not in model and not served_realtime_model(model):
+    if "realtime" not in model and not served_realtime_model(model, today):
         return (f"not a Realtime model (the Realtime API only runs realtime models); "
                 f"use one of {', '.join(CURRENT_REALTIME_MODELS)}")
     return None
+
+
+def realtime_model_warning(model, today):
+    """The start-up warning for a model that is still served on `today` but has a shutdown day, or None."""
+    deprecated = deprecation_of(model)
+    if deprecated is None or deprecated[0] <= today:
+        return None
+    return f"OPENAI_REALTIME_MODEL={model} shuts down on {deprecated[0]}; move to {deprecated[1]}"
 
 
 def deprecation_of(model):
@@ -138,6 +153,7 @@ DEFAULT_CHATKIT_SCRIPT_URL = f"{CHATKIT_CDN}/deployments/chatkit/chatkit.js"
 
 # Agent Builder, which runs hosted ChatKit workflows (wf_...), and stored prompts shut down on this day.
 AGENT_BUILDER_SHUTDOWN = "2026-11-30"
+
 
 # The Agents SDK's own default (openai-agents 0.24), a current Responses model.
 DEFAULT_CHAT_MODEL = "gpt-5.6-luna"
@@ -178,9 +194,8 @@ DEPRECATED_CHAT_MODELS = (
 _CHAT_SNAPSHOT_SUFFIX = re.compile(r"-\d{4}(-\d{2}-\d{2})?(-preview)?")  # -2024-08-06, -0613, -1106-preview
 
 
-def chat_model_problem(model, today=None):
-    """Why `model` cannot answer a ChatKit thread through the Responses API, or None when it can."""
-    today = today or date.today().isoformat()
+def chat_model_problem(model, today):
+    """Why `model` cannot answer a ChatKit thread through the Responses API on `today` (YYYY-MM-DD), or None."""
     for name, shutdown, replacement in DEPRECATED_CHAT_MODELS:
         if model == name or (model.startswith(name) and _CHAT_SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
             when = f"was shut down on {shutdown}" if shutdown <= today else f"shuts down on {shutdown}"
@@ -188,3 +203,10 @@ def chat_model_problem(model, today=None):
     if retirement_of(model) or deprecation_of(model) or "realtime" in model or "transcribe" in model or "tts" in model:
         return f"a speech model cannot answer text chat; use a text model such as {DEFAULT_CHAT_MODEL}"
     return None
+
+
+def catalog_dates():
+    """Every day in this catalog on which something changes (a shutdown), sorted: tests walk each one."""
+    days = {AGENT_BUILDER_SHUTDOWN}
+    days.update(day for _, day, _ in RETIRED_REALTIME_MODELS + DEPRECATED_REALTIME_MODELS + DEPRECATED_CHAT_MODELS)
+    return sorted(days)

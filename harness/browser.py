@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from app import create_app
 from core.admins import add_admin
+from core.clock import SYSTEM_CLOCK
 from sandbox.fake_mic import write_fake_mic_wav
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -156,8 +157,9 @@ class LiveApp:
         self.thread.join(timeout=10)
 
 
-def start_app(workdir, sandbox_url, **environ):
-    """The app on 127.0.0.1 (a free port) in a werkzeug server thread, pointed at the sandbox."""
+def start_app(workdir, sandbox_url, clock=None, **environ):
+    """The app on 127.0.0.1 (a free port) in a werkzeug server thread, pointed at the sandbox; `clock` (a
+    core.clock.Clock) is the day it stands on, the machine's by default (benchmarks), a fixed one in tests."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     admins = workdir / "admins.txt"
@@ -175,7 +177,7 @@ def start_app(workdir, sandbox_url, **environ):
         "LOGIN_RATE_LIMIT": "1000 per minute",
         **environ,
     }
-    app = create_app({"ENVIRON": env})
+    app = create_app({"ENVIRON": env, "CLOCK": clock or SYSTEM_CLOCK})
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the test output
     in_flight = RequestsInFlight(app)
     server = make_server("127.0.0.1", 0, in_flight, threaded=True)

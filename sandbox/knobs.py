@@ -1,6 +1,7 @@
 """The sandbox's test and benchmark knobs (POST /_sandbox/control): what each may be set to, and taking one."""
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 
 @dataclass
@@ -19,6 +20,8 @@ class Knobs:
     # What the next committed speech is transcribed as (once), e.g. "Which pipelines failed last night?", so a
     # browser test can speak a question; None: "(sandbox heard N s of speech)".
     next_transcript: str | None = None
+    # The day the sandbox stands on (YYYY-MM-DD), which decides the models it still serves; None: the machine's.
+    today: str | None = None
 
 
 def take_one(counter):
@@ -72,6 +75,9 @@ def checked_knobs(knobs):
             value = int(value)
         elif name == "next_response":
             value = response_outcome(value)
+        elif name == "today":
+            if value is not None:
+                date.fromisoformat(value if isinstance(value, str) else "")  # ValueError names the bad value
         elif name == "next_transcript":
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ValueError("next_transcript must be a non-empty string, or null")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from aiohttp import web
 
+from core.clock import SYSTEM_CLOCK
 from core.openai_catalog import DEFAULT_REALTIME_MODEL, MAX_SESSION_MINUTES
 from sandbox import responses
 from sandbox.errors import OpenAIError, injected_failure, json_body, raise_violation
@@ -91,6 +92,10 @@ class Sandbox:
         self.last_session = None
         self.last_session_update = None
 
+    def today(self):
+        """The day that decides which models are served: the `today` knob, else the machine's (OpenAI's is UTC)."""
+        return self.knobs.today or SYSTEM_CLOCK.today()
+
     def routes(self):
         return [
             ("POST", "/v1/realtime/client_secrets", self.create_client_secret),
@@ -162,7 +167,7 @@ class Sandbox:
         if requested.get("type") != "realtime":
             raise OpenAIError(400, "The sandbox only emulates realtime sessions, not transcription sessions.",
                               "invalid_value", param="session.type")
-        raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL)), status=404)
+        raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL), self.today()), status=404)
         session = self._effective_session(requested)
         seconds = body.get("expires_after", {}).get("seconds", 600)
         now = time.time()
@@ -242,7 +247,7 @@ class Sandbox:
             if not isinstance(requested, dict):
                 raise OpenAIError(400, "Invalid 'session': expected a JSON object.", "invalid_value", param="session")
             raise_violation(request_violation("RealtimeSessionCreateRequestGA", requested, prefix="session."))
-            raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL)), status=404)
+            raise_violation(model_refusal(requested.get("model", DEFAULT_REALTIME_MODEL), self.today()), status=404)
             return parts["sdp"], self._effective_session(requested)
         if request.content_type != "application/sdp":
             raise OpenAIError(400, f"Unsupported content type '{request.content_type}': send application/sdp, "

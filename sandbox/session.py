@@ -124,8 +124,9 @@ def _voice_of(body, prefix):
         return None
 
 
-def model_refusal(model, param="session.model"):
-    """OpenAI's 404 for a model Realtime does not serve (retired, unknown, or not a realtime model), or None."""
-    if not isinstance(model, str) or served_realtime_model(model):
+def model_refusal(model, today, param="session.model"):
+    """OpenAI's 404 for a model Realtime does not serve on `today` (retired, unknown, or not a realtime model), or
+    None."""
+    if not isinstance(model, str) or served_realtime_model(model, today):
         return None
     return ("model_not_found", param, f"The model `{model}` does not exist or you do not have access to it.")

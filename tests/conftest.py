@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from core.admins import add_admin
-from tests.support import ADMIN, API_KEY, PASSWORD, SignedInAdmin
+from core.clock import FixedClock
+from tests.support import ADMIN, API_KEY, PASSWORD, TODAY, SignedInAdmin
 
 
 class ClosingClient(FlaskClient):
@@ -44,12 +45,13 @@ def base_env(admins_file, tmp_path):
 
 @pytest.fixture
 def make_app(base_env):
-    """make_app(VAR=value, ...) builds an app from the base environment plus overrides (None removes one)."""
+    """make_app(VAR=value, ..., today="YYYY-MM-DD") builds an app from the base environment plus overrides (None
+    removes one), standing on `today` (TODAY by default)."""
 
-    def build(**overrides):
+    def build(today=TODAY, **overrides):
         env = {**base_env, **overrides}
         env = {name: value for name, value in env.items() if value is not None}
-        return create_app({"ENVIRON": env, "TESTING": True})
+        return create_app({"ENVIRON": env, "TESTING": True, "CLOCK": FixedClock(today)})
 
     return build
 

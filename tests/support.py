@@ -1,10 +1,28 @@
 """Helpers the test files share: the test accounts and key, a signed-in client, and readers of pages and metrics."""
 
 import re
+from datetime import date, timedelta
 
 from core.admins import find_admin, stable_admin_id
 
+# The day every test app stands on (core.clock.FixedClock) unless a test picks another: no test reads the machine's
+# date. Tests of what changes on a day walk core.openai_catalog.catalog_dates() instead.
+TODAY = "2026-12-03"
 API_KEY = "sk-test-fake-key-1a2b"
+
+
+def day_before(day):
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def day_after(day):
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def around(day):
+    """The day before `day`, the day itself and the day after: where a dated change must (not) have happened."""
+    return [day_before(day), day, day_after(day)]
+
 BASE_URL = "https://api.openai.com/v1"
 ADMIN, PASSWORD = "alice", "correct horse battery"
 

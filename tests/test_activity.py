@@ -239,7 +239,7 @@ def add_session(app, started_at, connected, connect_ms=None, admin="alice", atte
 
 
 def test_success_rate_and_median_connect_time_over_24_hours_and_7_days(app):
-    now = datetime.now(timezone.utc)
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
     for hours_ago, connected, connect_ms in [(1, True, 100), (2, True, 300), (3, False, None), (30, True, 900),
                                              (50, False, None), (24 * 8, True, 50)]:
         add_session(app, now - timedelta(hours=hours_ago), connected, connect_ms)
@@ -264,7 +264,7 @@ def test_the_chart_has_one_bar_per_day_sized_by_success_rate(app):
 
 
 def test_records_older_than_the_retention_are_pruned(app):
-    now = datetime.now(timezone.utc)
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
     add_session(app, now - timedelta(days=31), True, 100, attempt="old")
     add_session(app, now - timedelta(days=29), True, 100, attempt="recent")
     with app.app_context():

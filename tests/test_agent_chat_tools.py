@@ -10,6 +10,8 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 
 import activity
 from app import create_app
+from core.clock import FixedClock
+from tests.support import TODAY
 from tests.test_agent_voice_tools import AGENT, PLATFORM, TOKEN, tool_rows
 from tests.test_chatkit_selfhosted import chatkit, create_thread, signed_in, sse_events
 
@@ -22,7 +24,7 @@ def model():
 def selfhosted_app(base_env, model, **overrides):
     env = {**base_env, "CHATKIT_INSTRUCTIONS": "You are the test agent.", **overrides}
     env.pop("CHATKIT_AGENT_ID")
-    return create_app({"ENVIRON": env, "TESTING": True, "CHATKIT_AGENT_MODEL": model})
+    return create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": env, "TESTING": True, "CHATKIT_AGENT_MODEL": model})
 
 
 @pytest.fixture

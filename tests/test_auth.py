@@ -13,8 +13,9 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from chat.tables import current_thread_id, threads_table
 from core.admins import add_admin, admin_names, find_admin, legacy_admin_id, remove_admin, verify_admin
+from core.clock import FixedClock
 from harness.payloads import client_secret_response
-from tests.support import ADMIN, PASSWORD, SignedInAdmin, admin_id_of, csrf_token_from, openai_id_of
+from tests.support import ADMIN, PASSWORD, TODAY, SignedInAdmin, admin_id_of, csrf_token_from, openai_id_of
 
 
 def test_admin_pages_redirect_to_login_when_signed_out(client):
@@ -170,7 +171,7 @@ def test_an_existing_admin_gets_a_new_password(admins_file):
 
 
 def test_the_app_runs_without_an_admins_file(tmp_path):
-    app = create_app({"ENVIRON": {"SECRET_KEY": "s", "FORCE_HTTPS": "0", "ADMIN_USERS_FILE": str(tmp_path / "x" / "a.txt")}})
+    app = create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {"SECRET_KEY": "s", "FORCE_HTTPS": "0", "ADMIN_USERS_FILE": str(tmp_path / "x" / "a.txt")}})
     assert app.test_client().get("/login").status_code == 200
 
 

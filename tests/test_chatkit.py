@@ -4,9 +4,10 @@ import json
 
 import pytest
 
+from core.openai_catalog import AGENT_BUILDER_SHUTDOWN
 from harness.payloads import CHATKIT_SECRET, chatkit_session_response, openai_error
 from sandbox.openai_spec import check
-from tests.support import API_KEY, BASE_URL, SignedInAdmin
+from tests.support import API_KEY, BASE_URL, SignedInAdmin, around
 
 SESSIONS_URL = f"{BASE_URL}/chatkit/sessions"
 PATH = "/api/v1/chatkit/session"
@@ -92,38 +93,28 @@ def test_chatkit_minting_requires_csrf(admin, openai_mock):
 # --- Agent Builder's shutdown (AGENT_BUILDER_SHUTDOWN in the catalog) --------------------------------------------
 
 
-@pytest.fixture
-def on(monkeypatch):
-    """Stands the app on a given day, as seen by what hosted mode says."""
-    return lambda day: monkeypatch.setattr("chat.hosted.today", lambda: day)
-
-
-def test_before_the_shutdown_the_hosted_chat_page_says_when_agent_builder_shuts_down(admin, on):
-    on("2026-11-29")
+@pytest.mark.parametrize("today", around(AGENT_BUILDER_SHUTDOWN))
+def test_the_hosted_chat_page_says_whether_agent_builder_has_shut_down(make_app, today):
+    admin = SignedInAdmin(make_app(today=today).test_client())
+    admin.login()
     html = admin.client.get("/admin/chat").get_data(as_text=True)
-    assert "shuts down on\n  <strong>2026-11-30</strong>" in html and "shut down on" not in html
+    if today < AGENT_BUILDER_SHUTDOWN:
+        assert f"shuts down on\n  <strong>{AGENT_BUILDER_SHUTDOWN}</strong>" in html and "shut down on" not in html
+    else:
+        assert f"shut down on\n  <strong>{AGENT_BUILDER_SHUTDOWN}</strong>: chat in this mode no longer works" in html
+        assert "flask --app wsgi chatkit export-hosted ADMIN" in html and "CHATKIT_MODE=self-hosted" in html
+        assert "shuts down on" not in html
 
 
-def test_from_the_shutdown_day_the_hosted_chat_page_says_it_has_shut_down_and_how_to_move(admin, on):
-    on("2026-11-30")
-    html = admin.client.get("/admin/chat").get_data(as_text=True)
-    assert "shut down on\n  <strong>2026-11-30</strong>: chat in this mode no longer works" in html
-    assert "flask --app wsgi chatkit export-hosted ADMIN" in html and "CHATKIT_MODE=self-hosted" in html
-    assert "shuts down on" not in html
-
-
-def test_from_the_shutdown_day_start_up_warns_that_hosted_chat_no_longer_works(make_app, on, captured_logs):
-    on("2026-12-01")
-    make_app(CHATKIT_AGENT_ID="wf_test123")
+@pytest.mark.parametrize("today", around(AGENT_BUILDER_SHUTDOWN))
+def test_hosted_mode_warns_at_start_up_in_the_words_of_its_day(make_app, captured_logs, today):
+    make_app(CHATKIT_MODE="hosted", CHATKIT_AGENT_ID="wf_test123", today=today)
     warnings = [r.getMessage() for r in captured_logs.records if r.levelname == "WARNING"]
-    assert any("shut down on 2026-11-30, so hosted chat no longer works" in w and "export-hosted ADMIN" in w
-               for w in warnings), warnings
-
-
-def test_before_the_shutdown_start_up_warns_when_agent_builder_shuts_down(make_app, on, captured_logs):
-    on("2026-11-27")
-    make_app(CHATKIT_MODE="hosted", CHATKIT_AGENT_ID="wf_test123")
-    assert any("shuts down on 2026-11-30; before then" in r.getMessage() for r in captured_logs.records)
+    if today < AGENT_BUILDER_SHUTDOWN:
+        assert any(f"shuts down on {AGENT_BUILDER_SHUTDOWN}; before then" in w for w in warnings), warnings
+    else:
+        assert any(f"shut down on {AGENT_BUILDER_SHUTDOWN}, so hosted chat no longer works" in w
+                   and "export-hosted ADMIN" in w for w in warnings), warnings
 
 
 def test_self_hosted_mode_says_nothing_about_agent_builder_at_start_up(make_app, captured_logs):

@@ -14,8 +14,9 @@ from agents.testing.model import _stream_events_for_step
 
 from app import create_app
 from core.admins import add_admin
+from core.clock import FixedClock
 from core.openai_catalog import chat_model_problem
-from tests.support import PASSWORD, SignedInAdmin, admin_id_of, csrf_token_from, openai_id_of
+from tests.support import PASSWORD, TODAY, SignedInAdmin, admin_id_of, csrf_token_from, openai_id_of
 
 BOB = "bob"
 _answers = itertools.count()
@@ -58,7 +59,7 @@ def make_selfhosted_app(base_env, admins_file):
     def build(model, **overrides):
         env = {**base_env, "CHATKIT_AGENT_ID": None, "CHATKIT_INSTRUCTIONS": "You are the test agent.", **overrides}
         env = {name: value for name, value in env.items() if value is not None}
-        return create_app({"ENVIRON": env, "TESTING": True, "CHATKIT_AGENT_MODEL": model})
+        return create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": env, "TESTING": True, "CHATKIT_AGENT_MODEL": model})
 
     return build
 
@@ -476,17 +477,17 @@ def test_chat_settings_are_validated_at_start_up(variables, message):
     from core.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match=re.escape(message)):
-        load_settings({"FLASK_DEBUG": "1", **variables})
+        load_settings({"FLASK_DEBUG": "1", **variables}, today=TODAY)
 
 
 def test_chat_settings_defaults():
     from core.config import load_settings
     from core.openai_catalog import DEFAULT_CHATKIT_SCRIPT_URL
 
-    settings = load_settings({"FLASK_DEBUG": "1", "OPENAI_REALTIME_INSTRUCTIONS": "Be brief."})
+    settings = load_settings({"FLASK_DEBUG": "1", "OPENAI_REALTIME_INSTRUCTIONS": "Be brief."}, today=TODAY)
     assert (settings.chat.mode, settings.chat.instructions) == ("self-hosted", "Be brief.")
     assert settings.chat.script_url == DEFAULT_CHATKIT_SCRIPT_URL
-    hosted = load_settings({"FLASK_DEBUG": "1", "CHATKIT_AGENT_ID": "wf_1", "CHATKIT_INSTRUCTIONS": "Chat only."})
+    hosted = load_settings({"FLASK_DEBUG": "1", "CHATKIT_AGENT_ID": "wf_1", "CHATKIT_INSTRUCTIONS": "Chat only."}, today=TODAY)
     assert (hosted.chat.mode, hosted.chat.instructions) == ("hosted", "Chat only.")
     assert [variable for variable, _ in hosted.missing_for_chat()] == ["OPENAI_API_KEY"]
 
@@ -612,6 +613,6 @@ def test_threads_untouched_for_the_retention_are_deleted_with_their_items(chat_a
 def test_chat_limits_and_retention_defaults():
     from core.config import load_settings
 
-    chat = load_settings({"SECRET_KEY": "s"}).chat
+    chat = load_settings({"SECRET_KEY": "s"}, today=TODAY).chat
     assert (chat.rate_limit, chat.transcript_rate_limit) == ("30 per minute", "60 per minute")
     assert (chat.max_streams_per_admin, chat.max_streams_per_worker, chat.retention_days) == (3, 32, 90)

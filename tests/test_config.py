@@ -3,14 +3,16 @@
 import pytest
 
 from app import create_app
+from core.clock import FixedClock
 from core.config import ConfigError, load_settings
 from core.openai_catalog import REALTIME_PRICES
+from tests.support import TODAY
 
 GOOD = {"SECRET_KEY": "s"}
 
 
 def settings_with(**env):
-    return load_settings({**GOOD, **env})
+    return load_settings({**GOOD, **env}, today=TODAY)
 
 
 def refusal(**env):
@@ -38,14 +40,14 @@ def test_defaults_match_the_documented_table():
 
 
 def test_https_is_not_forced_in_debug_unless_asked():
-    assert load_settings({"FLASK_DEBUG": "1"}).server.force_https is False
-    assert load_settings({"FLASK_DEBUG": "1", "FORCE_HTTPS": "1"}).server.force_https is True
+    assert load_settings({"FLASK_DEBUG": "1"}, today=TODAY).server.force_https is False
+    assert load_settings({"FLASK_DEBUG": "1", "FORCE_HTTPS": "1"}, today=TODAY).server.force_https is True
 
 
 def test_secret_key_is_required_outside_debug():
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({})
-    assert load_settings({"FLASK_DEBUG": "1"}).auth.secret_key is None
+        load_settings({}, today=TODAY)
+    assert load_settings({"FLASK_DEBUG": "1"}, today=TODAY).auth.secret_key is None
 
 
 @pytest.mark.parametrize(
@@ -174,5 +176,5 @@ def test_the_base_url_loses_its_trailing_slash_and_drives_the_sdp_url():
 
 def test_create_app_stops_with_one_line_naming_the_bad_variable():
     with pytest.raises(SystemExit) as raised:
-        create_app({"ENVIRON": {"SECRET_KEY": "s", "OPENAI_REALTIME_VOICE": "nova"}})
+        create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {"SECRET_KEY": "s", "OPENAI_REALTIME_VOICE": "nova"}})
     assert str(raised.value).startswith("Configuration error: OPENAI_REALTIME_VOICE='nova'")

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from examples import platform_api
+from tests.support import TODAY
 
 TOKEN = "platform-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -66,7 +67,7 @@ def test_make_run_starts_both_examples_and_the_example_agent_answers_through_the
     env = {"SECRET_KEY": "k"}
     processes = start_examples(env)
     try:
-        tools = AgentTools(load_settings(env).agent)
+        tools = AgentTools(load_settings(env, today=TODAY).agent)
         assert [tool["name"] for tool in tools.function_tools()] == [
             "list_failed_pipelines", "get_run", "rerun_pipeline", "list_tables", "row_count"]
         assert "orders_daily" in tools.run("list_failed_pipelines", "{}").output

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import MAX_REQUEST_BYTES
+from core.clock import FixedClock
 from harness.standin import Behaviour, StandIn
-from tests.support import SignedInAdmin
+from tests.support import TODAY, SignedInAdmin
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
@@ -57,7 +58,7 @@ def fuzz_app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     add_admin(str(folder / "admins.txt"), ADMIN, PASSWORD)
     with StandIn(Behaviour()) as standin:
-        yield create_app({"ENVIRON": {
+        yield create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {
             "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": standin.base_url, "OPENAI_TIMEOUT_SECONDS": "5",
             "CHATKIT_AGENT_ID": "wf_fuzz", "SECRET_KEY": "fuzz", "FORCE_HTTPS": "0",
             "ADMIN_USERS_FILE": str(folder / "admins.txt"), "DATABASE_URL": f"sqlite:///{folder / 'console.db'}",

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from harness.payloads import client_secret_response
-from tests.support import SignedInAdmin, metric_value
+from tests.support import TODAY, SignedInAdmin, metric_value
 
 MODELS = "https://api.openai.com/v1/models"
 OUTSIDER = {"REMOTE_ADDR": "203.0.113.9"}
@@ -98,7 +98,7 @@ def test_metrics_allow_must_be_addresses_or_networks():
     from core.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="METRICS_ALLOW"):
-        load_settings({"SECRET_KEY": "s", "METRICS_ALLOW": "localhost"})
+        load_settings({"SECRET_KEY": "s", "METRICS_ALLOW": "localhost"}, today=TODAY)
 
 
 def test_metrics_count_mints_upstream_latency_and_voice_connections(client, openai_mock):

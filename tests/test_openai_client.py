@@ -10,6 +10,7 @@ from core.config import load_settings
 from core.openai_http import OpenAIClient, UpstreamError, mask_secret
 from harness.payloads import MINTED_SECRET, client_secret_response, openai_error
 from realtime.session_config import realtime_session_config
+from tests.support import TODAY
 
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 MINT_URL = "https://api.openai.com/v1/realtime/client_secrets"
@@ -19,7 +20,7 @@ MINT_URL = "https://api.openai.com/v1/realtime/client_secrets"
 def client(monkeypatch):
     sleeps = []
     monkeypatch.setattr("core.openai_http.time.sleep", sleeps.append)
-    openai = OpenAIClient(load_settings({"SECRET_KEY": "s", "OPENAI_API_KEY": KEY}))
+    openai = OpenAIClient(load_settings({"SECRET_KEY": "s", "OPENAI_API_KEY": KEY}, today=TODAY))
     openai.sleeps = sleeps
     return openai
 
@@ -109,7 +110,7 @@ def test_every_call_logs_the_upstream_request_id_and_never_the_key_or_secret(cli
 
 
 def test_timeouts_come_from_the_configuration():
-    openai = OpenAIClient(load_settings({"SECRET_KEY": "s", "OPENAI_TIMEOUT_SECONDS": "2.5"}))
+    openai = OpenAIClient(load_settings({"SECRET_KEY": "s", "OPENAI_TIMEOUT_SECONDS": "2.5"}, today=TODAY))
     assert openai.timeout[1] == 2.5 and openai.timeout[0] <= 5
 
 

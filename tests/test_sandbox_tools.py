@@ -12,10 +12,11 @@ from aiohttp import web
 from openai import OpenAI
 
 from app import create_app
+from core.clock import FixedClock
 from examples import platform_api
 from sandbox.server import API_KEY as SANDBOX_KEY
 from sandbox.server import create_sandbox_app
-from tests.support import PASSWORD, SignedInAdmin
+from tests.support import PASSWORD, TODAY, SignedInAdmin
 from tests.test_chatkit_selfhosted import chatkit, create_thread, sse_events
 
 TOOLS = [
@@ -134,7 +135,7 @@ def test_the_chat_agent_runs_a_tool_against_the_platform_through_the_sandbox(san
         env = {**base_env, "OPENAI_BASE_URL": sandbox, "OPENAI_API_KEY": SANDBOX_KEY, "AGENT_FILE": str(path),
                "PLATFORM_URL": platform, "PLATFORM_TOKEN": "platform-token-1"}
         env.pop("CHATKIT_AGENT_ID")
-        app = create_app({"ENVIRON": env, "TESTING": True})
+        app = create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": env, "TESTING": True})
         admin = SignedInAdmin(app.test_client())
         admin.login("alice", PASSWORD)
         events = sse_events(chatkit(admin, create_thread("Which pipelines failed?")).get_data())

@@ -11,7 +11,7 @@ import pytest
 from core.config import ConfigError, load_settings
 from harness.payloads import ANSWER_SDP, OFFER_SDP, chatkit_session_response, client_secret_response
 from realtime.turn import ice_servers_for, turn_credentials
-from tests.support import SignedInAdmin, openai_id_of
+from tests.support import TODAY, SignedInAdmin, openai_id_of
 
 HTTPS = "https://console.example.org"
 MINT = "/api/v1/chatkit/realtime-session"
@@ -147,25 +147,25 @@ def test_a_proxy_listed_in_trusted_proxy_addresses_is_believed(make_app):
 
 def test_trusted_proxy_addresses_must_be_addresses_or_networks():
     with pytest.raises(ConfigError, match="TRUSTED_PROXY_ADDRESSES"):
-        load_settings({"SECRET_KEY": "s", "TRUSTED_PROXY_ADDRESSES": "nginx.local"})
+        load_settings({"SECRET_KEY": "s", "TRUSTED_PROXY_ADDRESSES": "nginx.local"}, today=TODAY)
 
 
 @pytest.mark.parametrize("secret", ["change-me", "CHANGEME", "secret", "short-but-random"[:15]])
 def test_a_placeholder_or_short_turn_secret_stops_start_up_in_words(secret):
     with pytest.raises(ConfigError, match="TURN_SHARED_SECRET.*at least 16 characters.*openssl rand -hex 32"):
-        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": secret, "TURN_URLS": "turn:turn.example.org:3478"})
+        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": secret, "TURN_URLS": "turn:turn.example.org:3478"}, today=TODAY)
 
 
 def test_userinfo_in_the_openai_base_url_stops_start_up_without_showing_the_password():
     with pytest.raises(ConfigError, match="without user:password@") as refused:
-        load_settings({"SECRET_KEY": "s", "OPENAI_BASE_URL": "https://user:hunter2@proxy.example.org/v1"})
+        load_settings({"SECRET_KEY": "s", "OPENAI_BASE_URL": "https://user:hunter2@proxy.example.org/v1"}, today=TODAY)
     assert "hunter2" not in str(refused.value)
 
 
 @pytest.mark.parametrize("value", ["-1", "6", "two"])
 def test_trusted_proxies_must_be_a_small_count(value):
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
-        load_settings({"SECRET_KEY": "s", "TRUSTED_PROXIES": value})
+        load_settings({"SECRET_KEY": "s", "TRUSTED_PROXIES": value}, today=TODAY)
 
 
 # --- request ids -----------------------------------------------------------------------------------------
@@ -195,9 +195,9 @@ def test_the_request_id_goes_to_openai_and_into_json_log_lines(make_app, openai_
 
 def test_log_format_must_be_json_or_text():
     with pytest.raises(ConfigError, match="LOG_FORMAT"):
-        load_settings({"SECRET_KEY": "s", "LOG_FORMAT": "xml"})
-    assert load_settings({"SECRET_KEY": "s"}).server.log_format == "json"
-    assert load_settings({"FLASK_DEBUG": "1"}).server.log_format == "text"
+        load_settings({"SECRET_KEY": "s", "LOG_FORMAT": "xml"}, today=TODAY)
+    assert load_settings({"SECRET_KEY": "s"}, today=TODAY).server.log_format == "json"
+    assert load_settings({"FLASK_DEBUG": "1"}, today=TODAY).server.log_format == "text"
 
 
 # --- TURN REST credentials ---------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def test_ice_servers_keep_the_configured_ones_and_add_turn_with_fresh_credential
         "TURN_SHARED_SECRET": TURN_SECRET,
         "TURN_URLS": "turn:turn1.example.org:3478?transport=udp, turns:turn2.example.org:5349",
         "TURN_CREDENTIAL_TTL_SECONDS": "900",
-    })
+    }, today=TODAY)
     servers = ice_servers_for(settings, "admin_abc", now=1_000)
     assert servers[:2] == [{"urls": "stun:stun1.example.org:3478"}, {"urls": "stun:stun2.example.org:3478"}]
     assert servers[2]["urls"] == ["turn:turn1.example.org:3478?transport=udp", "turns:turn2.example.org:5349"]
@@ -240,9 +240,9 @@ def test_the_mint_answer_hands_the_browser_per_session_turn_credentials(make_app
 
 def test_a_turn_secret_without_turn_urls_stops_start_up():
     with pytest.raises(ConfigError, match="TURN_URLS"):
-        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": TURN_SECRET})
+        load_settings({"SECRET_KEY": "s", "TURN_SHARED_SECRET": TURN_SECRET}, today=TODAY)
     with pytest.raises(ConfigError, match="TURN_URLS"):
-        load_settings({"SECRET_KEY": "s", "TURN_URLS": "stun:x.example.org"})
+        load_settings({"SECRET_KEY": "s", "TURN_URLS": "stun:x.example.org"}, today=TODAY)
 
 
 def test_the_login_page_is_never_cached(client):

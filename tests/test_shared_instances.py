@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from core.admins import add_admin
+from core.clock import FixedClock
 from harness.load import ADMIN, PASSWORD, AppServer, StandInProcess
 from harness.real_servers import (
     Nginx,
@@ -15,6 +16,7 @@ from harness.real_servers import (
     signed_in_https_session,
     wait_until,
 )
+from tests.support import TODAY
 
 MINT = "/api/v1/chatkit/realtime-session"
 LIMIT = 3
@@ -97,7 +99,7 @@ def test_the_per_admin_mint_limit_holds_across_two_instances_sharing_redis(two_i
 def build_app(database_url):
     from app import create_app
 
-    return create_app({"ENVIRON": {"SECRET_KEY": "s", "FORCE_HTTPS": "0", "DATABASE_URL": database_url,
+    return create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {"SECRET_KEY": "s", "FORCE_HTTPS": "0", "DATABASE_URL": database_url,
                                    "ADMIN_USERS_FILE": "/nonexistent/admins.txt"}, "TESTING": True})
 
 

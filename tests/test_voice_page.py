@@ -7,7 +7,7 @@ import re
 import pytest
 
 from core.config import ConfigError, load_settings
-from tests.support import SignedInAdmin
+from tests.support import TODAY, SignedInAdmin
 
 
 def data_attributes(page_html):
@@ -68,12 +68,12 @@ def test_the_page_says_why_there_is_no_temperature(admin):
 )
 def test_voice_page_settings_out_of_range_stop_start_up(variable, value):
     with pytest.raises(ConfigError) as error:
-        load_settings({"FLASK_DEBUG": "1", variable: value})
+        load_settings({"FLASK_DEBUG": "1", variable: value}, today=TODAY)
     assert error.value.variable == variable
 
 
 def test_voice_page_settings_default_to_gpt_realtime_prices_and_a_30_minute_cap():
-    settings = load_settings({"FLASK_DEBUG": "1"})
+    settings = load_settings({"FLASK_DEBUG": "1"}, today=TODAY)
     assert settings.realtime.max_session_minutes == 30
     assert settings.realtime.prices == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 4.0,
                                         "textOut": 16.0}

@@ -15,7 +15,9 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from core.admins import add_admin
-from core.openai_catalog import DEFAULT_CHATKIT_SCRIPT_URL
+from core.clock import FixedClock
+from core.openai_catalog import AGENT_BUILDER_SHUTDOWN, DEFAULT_CHATKIT_SCRIPT_URL
+from tests.support import TODAY, day_before
 
 ADMIN, PASSWORD = "chat-e2e", "chat-e2e-password"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -109,7 +111,7 @@ def answer(text):
 class ChatApp:
     """The app on 127.0.0.1 (a free port) in a werkzeug server thread, with a scripted chat model."""
 
-    def __init__(self, workdir, **environ):
+    def __init__(self, workdir, today=TODAY, **environ):
         admins = workdir / "admins.txt"
         add_admin(str(admins), ADMIN, PASSWORD)
         env = {
@@ -123,7 +125,7 @@ class ChatApp:
             **environ,
         }
         self.model = ScriptedModel()
-        app = create_app({"ENVIRON": env, "CHATKIT_AGENT_MODEL": self.model})
+        app = create_app({"CLOCK": FixedClock(today), "ENVIRON": env, "CHATKIT_AGENT_MODEL": self.model})
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, name="chat-e2e-app", daemon=True)
         self.thread.start()
@@ -136,7 +138,8 @@ class ChatApp:
 
 @pytest.fixture
 def chat_app(tmp_path):
-    """chat_app(VAR=value, ...) -> a running ChatApp (self-hosted unless CHATKIT_AGENT_ID is given)."""
+    """chat_app(VAR=value, ..., today=...) -> a running ChatApp (self-hosted unless CHATKIT_AGENT_ID is given),
+    standing on `today` (TODAY by default)."""
     started = []
 
     def serve(**environ):
@@ -225,7 +228,8 @@ def test_voice_transcripts_appear_in_the_open_chat(chat_app, open_chat):
 
 
 def test_hosted_chat_gets_a_secret_and_a_fresh_one_on_refresh(chat_app, open_chat, sandbox):
-    app = chat_app(CHATKIT_AGENT_ID="wf_e2e_workflow", OPENAI_BASE_URL=sandbox.url)
+    # The day before Agent Builder's shutdown, the last day hosted chat worked: the page warns of the day.
+    app = chat_app(CHATKIT_AGENT_ID="wf_e2e_workflow", OPENAI_BASE_URL=sandbox.url, today=day_before(AGENT_BUILDER_SHUTDOWN))
     page = open_chat(app)
     chatkit = page.locator("openai-chatkit")
     expect(chatkit.locator(".secret")).to_have_text("secrets: 1")
@@ -233,7 +237,14 @@ def test_hosted_chat_gets_a_secret_and_a_fresh_one_on_refresh(chat_app, open_cha
     page.evaluate("document.querySelector('openai-chatkit').refreshSecret(document.querySelector('openai-chatkit').dataset.secret)")
     expect(chatkit.locator(".secret")).to_have_text("secrets: 2")
     assert chatkit.get_attribute("data-secret") != first
-    expect(page.locator(".notice-warn")).to_contain_text("2026-11-30")
+    expect(page.locator(".notice-warn")).to_contain_text(f"shuts down on {AGENT_BUILDER_SHUTDOWN}")
+
+
+def test_after_the_shutdown_hosted_chat_says_it_no_longer_works(chat_app, open_chat, sandbox):
+    app = chat_app(CHATKIT_AGENT_ID="wf_e2e_workflow", OPENAI_BASE_URL=sandbox.url, today=AGENT_BUILDER_SHUTDOWN)
+    page = open_chat(app)
+    expect(page.locator("p.notice-error")).to_contain_text(f"shut down on {AGENT_BUILDER_SHUTDOWN}")
+    expect(page.locator(".notice-warn")).to_have_count(0)
 
 
 def test_hosted_chat_explains_a_missing_workflow(chat_app, open_chat, sandbox):
