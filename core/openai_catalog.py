@@ -103,6 +103,34 @@ TRANSCRIPTION_MODELS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-
                         "gpt-live-transcribe", "gpt-4o-transcribe-diarize", "gpt-realtime-whisper")
 
 
+# How a transcription model takes the agent file's vocabulary (AudioTranscription in OpenAI's schema): "prompt", free
+# text (gpt-4o-transcribe models); "keyword_prompt", a prompt that is a list of keywords (whisper-1); "keywords", a
+# list (gpt-transcribe, gpt-live-transcribe); None, not at all (gpt-4o-transcribe-diarize and gpt-realtime-whisper
+# take no prompt in GA Realtime sessions).
+TRANSCRIPTION_VOCABULARY = {
+    "gpt-4o-mini-transcribe": "prompt", "gpt-4o-transcribe": "prompt", "whisper-1": "keyword_prompt",
+    "gpt-transcribe": "keywords", "gpt-live-transcribe": "keywords",
+    "gpt-4o-transcribe-diarize": None, "gpt-realtime-whisper": None,
+}
+
+
+def transcription_vocabulary_field(model):
+    """How `model` (or its dated snapshot) takes a vocabulary: "prompt", "keyword_prompt", "keywords" or None."""
+    for name in TRANSCRIPTION_VOCABULARY:
+        if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            return TRANSCRIPTION_VOCABULARY[name]
+    return None
+
+
+# Turn detection (audio.input.turn_detection.type): semantic_vad, the Agents SDKs' default, ends a turn when the
+# words sound finished; server_vad after a fixed pause. Eagerness is semantic_vad's only knob ("auto" = "medium").
+TURN_DETECTION_TYPES = ("semantic_vad", "server_vad")
+VAD_EAGERNESS = ("auto", "low", "medium", "high")
+# audio.input.noise_reduction.type: near_field for headsets and close microphones, far_field for laptop and room
+# microphones; OpenAI's voice agent guide recommends turning it on.
+NOISE_REDUCTION_TYPES = ("near_field", "far_field")
+
+
 def transcription_model_problem(model):
     """Why Realtime would not transcribe with `model`, in words, or None (a listed model or its dated snapshot)."""
     for name in TRANSCRIPTION_MODELS:

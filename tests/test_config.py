@@ -178,3 +178,34 @@ def test_create_app_stops_with_one_line_naming_the_bad_variable():
     with pytest.raises(SystemExit) as raised:
         create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {"SECRET_KEY": "s", "OPENAI_REALTIME_VOICE": "nova"}})
     assert str(raised.value).startswith("Configuration error: OPENAI_REALTIME_VOICE='nova'")
+
+
+def test_turn_detection_defaults_to_semantic_vad_and_noise_reduction_to_near_field():
+    realtime = settings_with().realtime
+    assert (realtime.turn_detection, realtime.eagerness, realtime.noise_reduction) == ("semantic_vad", "auto",
+                                                                                       "near_field")
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"OPENAI_REALTIME_TURN_DETECTION": "server_vad"}, ("server_vad", "auto", "near_field")),
+    ({"OPENAI_REALTIME_VAD_EAGERNESS": "low"}, ("semantic_vad", "low", "near_field")),
+    ({"OPENAI_REALTIME_TURN_DETECTION": "Semantic_VAD", "OPENAI_REALTIME_VAD_EAGERNESS": "HIGH"},
+     ("semantic_vad", "high", "near_field")),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "far_field"}, ("semantic_vad", "auto", "far_field")),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "off"}, ("semantic_vad", "auto", None)),
+])
+def test_turn_detection_eagerness_and_noise_reduction_can_be_chosen(env, expected):
+    realtime = settings_with(**env).realtime
+    assert (realtime.turn_detection, realtime.eagerness, realtime.noise_reduction) == expected
+
+
+@pytest.mark.parametrize("env, variable, words", [
+    ({"OPENAI_REALTIME_TURN_DETECTION": "none"}, "OPENAI_REALTIME_TURN_DETECTION", "semantic_vad or server_vad"),
+    ({"OPENAI_REALTIME_VAD_EAGERNESS": "eager"}, "OPENAI_REALTIME_VAD_EAGERNESS", "auto, low, medium, high"),
+    ({"OPENAI_REALTIME_TURN_DETECTION": "server_vad", "OPENAI_REALTIME_VAD_EAGERNESS": "low"},
+     "OPENAI_REALTIME_VAD_EAGERNESS", "only applies to semantic_vad"),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "studio"}, "OPENAI_REALTIME_NOISE_REDUCTION", "near_field, far_field or off"),
+])
+def test_a_turn_detection_or_noise_reduction_openai_does_not_offer_stops_start_up(env, variable, words):
+    message = refusal(**env)
+    assert message.startswith(f"{variable}=") and words in message
