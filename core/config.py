@@ -149,9 +149,9 @@ def _realtime(environ, today, agent=None):
 
 
 def _prices(environ, model):
-    # The model family's list prices, each replaceable by its REALTIME_PRICE_* variable.
-    family = realtime_prices(model)
-    prices = {key: number(environ, variable, family.get(key), 0, 10_000)
+    # The model's list prices, each replaceable by its REALTIME_PRICE_* variable.
+    listed = realtime_prices(model)
+    prices = {key: number(environ, variable, listed.get(key), 0, 10_000)
               for key, variable in REALTIME_PRICE_VARIABLES.items()}
     return {key: value for key, value in prices.items() if value is not None}
 

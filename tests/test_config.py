@@ -1,11 +1,13 @@
 """Configuration: defaults, and one clear line for every value that must stop start-up."""
 
+import re
+
 import pytest
 
 from app import create_app
 from core.clock import FixedClock
 from core.config import ConfigError, load_settings
-from core.openai_catalog import REALTIME_PRICES
+from core.openai_catalog import REALTIME_PRICES, realtime_price_source, realtime_prices
 from tests.support import TODAY
 
 GOOD = {"SECRET_KEY": "s"}
@@ -119,15 +121,39 @@ def test_a_known_transcription_model_or_its_snapshot_is_accepted(model):
     assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL=model).realtime.transcription_model == model
 
 
-@pytest.mark.parametrize("model, family", [("gpt-realtime-2.1", "gpt-realtime"), ("gpt-realtime", "gpt-realtime"),
-                                           ("gpt-realtime-2.1-mini", "gpt-realtime-mini"),
-                                           ("gpt-realtime-mini-2025-10-06", "gpt-realtime-mini")])
-def test_prices_follow_the_configured_models_family(model, family):
-    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == REALTIME_PRICES[family]["prices"]
+@pytest.mark.parametrize("model, priced_as", [
+    ("gpt-realtime-2.1", "gpt-realtime-2.1"), ("gpt-realtime-2.1-2026-09-01", "gpt-realtime-2.1"),
+    ("gpt-realtime-2.1-mini", "gpt-realtime-2.1-mini"), ("gpt-realtime-2", "gpt-realtime-2"),
+    ("gpt-realtime-1.5", "gpt-realtime-1.5"), ("gpt-realtime", "gpt-realtime"),
+    ("gpt-realtime-2025-08-28", "gpt-realtime"), ("gpt-realtime-mini-2025-10-06", "gpt-realtime-mini"),
+])
+def test_prices_follow_the_configured_model_or_its_snapshot(model, priced_as):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == REALTIME_PRICES[priced_as]["prices"]
 
 
-def test_a_model_family_without_known_prices_has_none_but_overrides_still_apply():
-    assert settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1").realtime.prices == {}
+def test_the_2_x_models_are_priced_as_their_own_pages_list_them_not_as_gpt_realtime():
+    # OpenAI's models pages: gpt-realtime-2 and -2.1 bill text output at $24, gpt-realtime-1.5 (like gpt-realtime)
+    # at $16; the 2.1 mini caches text at $0.06 but audio at $0.30, the rate the estimate uses.
+    assert realtime_prices("gpt-realtime-2.1")["textOut"] == realtime_prices("gpt-realtime-2")["textOut"] == 24.0
+    assert realtime_prices("gpt-realtime-1.5")["textOut"] == realtime_prices("gpt-realtime")["textOut"] == 16.0
+    assert realtime_prices("gpt-realtime-2.1-mini") == {"audioIn": 10.0, "cachedIn": 0.30, "audioOut": 20.0,
+                                                        "textIn": 0.60, "textOut": 2.40}
+
+
+def test_every_price_names_the_page_and_the_day_it_was_read():
+    for model, entry in REALTIME_PRICES.items():
+        assert entry["page"].startswith("https://developers.openai.com/api/docs/"), model
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry["read_on"]), model
+        assert set(entry["prices"]) == {"audioIn", "cachedIn", "audioOut", "textIn", "textOut"}, model
+    assert realtime_price_source("gpt-realtime-2.1-2026-09-01") == {
+        "model": "gpt-realtime-2.1", "page": "https://developers.openai.com/api/docs/models/gpt-realtime-2.1",
+        "read_on": "2026-12-03"}
+
+
+@pytest.mark.parametrize("model", ["acme-realtime-1", "gpt-realtime-3", "gpt-realtime-2-mini", "gpt-realtime-2.1-max"])
+def test_a_model_the_catalog_does_not_price_has_no_prices_but_overrides_still_apply(model):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == {}
+    assert realtime_price_source(model) is None
     prices = settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1", REALTIME_PRICE_TEXT_IN="2").realtime.prices
     assert prices == {"textIn": 2.0}
 
