@@ -69,6 +69,7 @@ class RealtimePeer(Responding):
         self._pending_said = None  # the admin's words it answers: they may ask for one of the session's tools
         self._function_calls = {}  # call_id -> the tool's name, for the spoken answer to its output
         self.conversation = ConversationRecord()  # what conversation.item.retrieve answers
+        self.sidebands = set()  # the server's WebSocket joins of this call (sandbox/sideband.py): they get every event
 
     # --- signalling ------------------------------------------------------------------------------
 
@@ -101,6 +102,8 @@ class RealtimePeer(Responding):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sideband in list(self.sidebands):
+            sideband.call_ended()
         self.outbound.stop()
         await self.pc.close()
         if self._on_closed:
@@ -145,6 +148,8 @@ class RealtimePeer(Responding):
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(event))
             self.events_sent += 1
+        for sideband in list(self.sidebands):
+            sideband.send(event)
         return event
 
     def _send_error(self, code, message, *, param=None, event_id=None, error_type="invalid_request_error"):
