@@ -162,8 +162,8 @@ def _turn_detection(environ):
         raise ConfigError("OPENAI_REALTIME_TURN_DETECTION", detection, " or ".join(TURN_DETECTION_TYPES))
     eagerness = text(environ, "OPENAI_REALTIME_VAD_EAGERNESS")
     if eagerness is not None and detection != "semantic_vad":
-        raise ConfigError("OPENAI_REALTIME_VAD_EAGERNESS", eagerness,
-                          "eagerness only applies to semantic_vad; unset it, or set OPENAI_REALTIME_TURN_DETECTION=semantic_vad")
+        raise ConfigError("OPENAI_REALTIME_VAD_EAGERNESS", eagerness, "eagerness only applies to semantic_vad; "
+                          "unset it, or set OPENAI_REALTIME_TURN_DETECTION=semantic_vad")
     eagerness = (eagerness or "auto").lower()
     if eagerness not in VAD_EAGERNESS:
         raise ConfigError("OPENAI_REALTIME_VAD_EAGERNESS", eagerness, ", ".join(VAD_EAGERNESS))
@@ -184,9 +184,9 @@ def _vocabulary(agent, transcription_model):
     if agent is None or not agent.vocabulary or not transcription_model:
         return ()
     if transcription_vocabulary_field(transcription_model) is None:
-        raise ConfigError("AGENT_FILE", agent.path, f"its vocabulary cannot reach {transcription_model}, which takes no "
-                          "prompt or keywords; set OPENAI_REALTIME_TRANSCRIPTION_MODEL to gpt-4o-mini-transcribe (or "
-                          "another model that does), or remove vocabulary")
+        raise ConfigError("AGENT_FILE", agent.path, f"its vocabulary cannot reach {transcription_model}, which "
+                          "takes no prompt or keywords; set OPENAI_REALTIME_TRANSCRIPTION_MODEL to "
+                          "gpt-4o-mini-transcribe (or another model that does), or remove vocabulary")
     return agent.vocabulary
 
 

@@ -33,7 +33,7 @@ class RealtimeSettings:
     transcription_language: str | None = None  # the agent file's `language` (ISO-639-1)
     vocabulary: tuple = ()  # the agent file's `vocabulary`: names transcription should spell as written
     # USD per million tokens, for the voice page's cost estimate (keys as the page's data-prices expects).
-    # Empty when the model's family has no known prices: the page then counts tokens without a cost.
+    # Empty when the catalog does not price the model: the page then shows "not priced" and counts tokens only.
     prices: dict = field(default_factory=lambda: realtime_prices(DEFAULT_REALTIME_MODEL))
 
 

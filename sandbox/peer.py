@@ -69,7 +69,7 @@ class RealtimePeer(Responding):
         self._pending_said = None  # the admin's words it answers: they may ask for one of the session's tools
         self._function_calls = {}  # call_id -> the tool's name, for the spoken answer to its output
         self.conversation = ConversationRecord()  # what conversation.item.retrieve answers
-        self.sidebands = set()  # the server's WebSocket joins of this call (sandbox/sideband.py): they get every event
+        self.sidebands = set()  # the server's WebSockets to this call (sandbox/sideband.py): each gets every event
 
     # --- signalling ------------------------------------------------------------------------------
 

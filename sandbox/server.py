@@ -346,7 +346,8 @@ class Sandbox:
             **self.counts,
             "open_peers": len(self.peers),
             "peers": [{"call_id": p.call_id, "connection_state": p.connection_state, "events_sent": p.events_sent,
-                       "events_received": p.events_received, "sidebands": len(p.sidebands)} for p in self.peers.values()],
+                       "events_received": p.events_received, "sidebands": len(p.sidebands)}
+                      for p in self.peers.values()],
             "last_session": self.last_session,
             "last_session_update": self.last_session_update,
             "knobs": asdict(self.knobs),

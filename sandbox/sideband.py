@@ -3,9 +3,11 @@ server-controlled calls (`GET /v1/realtime?call_id=rtc_...` with the API key).
 
 A joined socket receives every server event of the call, as the browser's data channel does, and may send client
 events, which the call handles as if they came over the data channel (their answers go to both). Joining sends no
-`session.created` (the call already has its session), and the socket closes when the call ends. The real API's
-observed answers: an unknown or ended call is HTTP 404 `call_id_not_found` before the upgrade ("No session found
-for the provided call_id"), and so is a hang-up of one (400, as clients that hang up from the server expect it).
+`session.created` (the call already has its session), and the socket closes when the call ends.
+
+An unknown or ended call is what the real API was observed to answer: HTTP 404 `call_id_not_found` ("No session
+found for the provided call_id") before the upgrade; hanging one up is a 400 with the same code, which is what
+clients that hang up from the server (pydantic-ai-go) treat as "already ended".
 """
 
 import asyncio
