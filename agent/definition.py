@@ -3,7 +3,8 @@
 API (core/config.py calls it; everything else reads `settings.agent`):
 
     load_definition(path, environ) -> AgentDefinition     # raises DefinitionError(message) naming file and line/key
-    AgentDefinition(instructions, voice_instructions, tools: tuple[HttpTool, ...], mcp_servers: tuple[McpServer, ...])
+    AgentDefinition(instructions, voice_instructions, tools: tuple[HttpTool, ...], mcp_servers: tuple[McpServer, ...],
+                    language, vocabulary: tuple[str, ...])   # hints for transcribing the admin's speech
     HttpTool(name, description, method, url, headers, parameters, timeout_seconds, confirm, placeholders, secrets)
     McpServer(label, url, headers, allowed_tools, timeout_seconds, confirm, secrets)
     redact(text, secrets) -> text with every ${VAR} value replaced by "${VAR}"
@@ -26,10 +27,14 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ARG_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 TIMEOUT_RANGE = (0.1, 300)
-TOP_KEYS = {"instructions", "voice_instructions", "tools", "mcp_servers"}
+TOP_KEYS = {"instructions", "voice_instructions", "tools", "mcp_servers", "language", "vocabulary"}
 TOOL_KEYS = {"name", "description", "method", "url", "headers", "parameters", "timeout_seconds", "confirm"}
 MCP_KEYS = {"label", "url", "headers", "allowed_tools", "timeout_seconds", "confirm"}
 EMPTY_PARAMETERS = {"type": "object", "properties": {}, "required": []}
+LANGUAGE = re.compile(r"^[a-z]{2}$")  # ISO-639-1, as Realtime's audio.input.transcription.language takes it
+# whisper-1 reads only the last 224 tokens of a prompt, and a long list dilutes the hint for every model.
+MAX_VOCABULARY_ENTRIES = 50
+MAX_VOCABULARY_CHARS = 64
 
 
 class DefinitionError(ValueError):
@@ -70,6 +75,8 @@ class AgentDefinition:
     tools: tuple = ()
     mcp_servers: tuple = ()
     path: str = ""
+    language: str | None = None  # the language the admins speak (ISO-639-1), for transcription
+    vocabulary: tuple = ()  # names the admins say (pipelines, tables), so transcription spells them right
 
     def voice_prompt(self):
         """The instructions the voice agent gets: the shared ones, then the voice-only ones."""
@@ -119,7 +126,8 @@ class _Reader:
                         for i, table in enumerate(self.tables(data, "mcp_servers")))
         self.unique([tool.name for tool in tools], "tools", "name")
         self.unique([server.label for server in servers], "mcp_servers", "label")
-        return AgentDefinition(instructions, voice, tools, servers, str(self.path))
+        return AgentDefinition(instructions, voice, tools, servers, str(self.path), language=self.language(data),
+                               vocabulary=self.vocabulary(data))
 
     def tool(self, table, where):
         self.unknown_keys(table, TOOL_KEYS, where)
@@ -161,6 +169,27 @@ class _Reader:
                          self.timeout(table, where, 30.0), confirm, secrets, table["url"])
 
     # --- single keys ---------------------------------------------------------------------------------------
+
+    def language(self, data):
+        value = data.get("language")
+        if value is None:
+            return None
+        if not isinstance(value, str) or not LANGUAGE.match(value.strip().lower()):
+            self.fail("language", f"{value!r} is not a two-letter ISO-639-1 code such as \"en\" or \"de\"")
+        return value.strip().lower()
+
+    def vocabulary(self, data):
+        value = data.get("vocabulary", [])
+        example = 'a list of names, e.g. ["orders_daily", "events_rollup"]'
+        if not isinstance(value, list):
+            self.fail("vocabulary", f"must be {example}")
+        if len(value) > MAX_VOCABULARY_ENTRIES:
+            self.fail("vocabulary", f"has {len(value)} entries; at most {MAX_VOCABULARY_ENTRIES} help transcription")
+        for index, entry in enumerate(value):
+            if not isinstance(entry, str) or not entry.strip() or len(entry.strip()) > MAX_VOCABULARY_CHARS:
+                self.fail(f"vocabulary[{index}]", f"{entry!r} must be a non-empty string of at most "
+                          f"{MAX_VOCABULARY_CHARS} characters")
+        return tuple(entry.strip() for entry in value)
 
     def tables(self, data, key):
         value = data.get(key, [])

@@ -29,7 +29,7 @@ from core.extensions import (
     openai_client,
     tool_limit,
 )
-from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES
+from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, MAX_SESSION_MINUTES, realtime_price_source
 from core.security import no_store
 from realtime.minting import (
     MAX_SDP_BYTES,
@@ -71,6 +71,7 @@ def voice_page_options(settings):
         "openai_session_minutes": MAX_SESSION_MINUTES,
         "max_instructions_chars": MAX_INSTRUCTIONS_CHARS,
         "prices": settings.realtime.prices,
+        "price_source": realtime_price_source(settings.realtime.model),
     }
 
 

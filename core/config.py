@@ -19,14 +19,18 @@ from core.openai_catalog import (
     DEFAULT_TRANSCRIPTION_MODEL,
     MAX_INSTRUCTIONS_CHARS,
     MAX_SESSION_MINUTES,
+    NOISE_REDUCTION_TYPES,
     OUTPUT_MODALITIES,
     SECRET_TTL_RANGE,
+    TURN_DETECTION_TYPES,
+    VAD_EAGERNESS,
     chat_model_problem,
     realtime_model_problem,
     realtime_model_warning,
     realtime_prices,
     realtime_voice_problem,
     transcription_model_problem,
+    transcription_vocabulary_field,
 )
 from core.settings import (
     AuthSettings,
@@ -120,13 +124,20 @@ def _realtime(environ, today, agent=None):
     if problem:
         raise ConfigError("OPENAI_REALTIME_VOICE", voice, problem)
     model = _realtime_model(environ, today)
+    transcription_model = _transcription_model(transcription)
+    turn_detection, eagerness = _turn_detection(environ)
     return RealtimeSettings(
         model=model,
         voice=voice,
         output_modalities=_output_modalities(environ),
         instructions=instructions,
         # Unset means the default model; set but empty means no user transcripts.
-        transcription_model=_transcription_model(transcription),
+        transcription_model=transcription_model,
+        turn_detection=turn_detection,
+        eagerness=eagerness,
+        noise_reduction=_noise_reduction(environ),
+        transcription_language=agent.language if agent else None,
+        vocabulary=_vocabulary(agent, transcription_model),
         connect=connect,
         secret_ttl_seconds=number(environ, "REALTIME_SECRET_TTL_SECONDS", 60, *SECRET_TTL_RANGE, kind=int),
         ice_servers=_ice_servers(environ),
@@ -138,11 +149,45 @@ def _realtime(environ, today, agent=None):
 
 
 def _prices(environ, model):
-    # The model family's list prices, each replaceable by its REALTIME_PRICE_* variable.
-    family = realtime_prices(model)
-    prices = {key: number(environ, variable, family.get(key), 0, 10_000)
+    # The model's list prices, each replaceable by its REALTIME_PRICE_* variable.
+    listed = realtime_prices(model)
+    prices = {key: number(environ, variable, listed.get(key), 0, 10_000)
               for key, variable in REALTIME_PRICE_VARIABLES.items()}
     return {key: value for key, value in prices.items() if value is not None}
+
+
+def _turn_detection(environ):
+    detection = text(environ, "OPENAI_REALTIME_TURN_DETECTION", "semantic_vad").lower()
+    if detection not in TURN_DETECTION_TYPES:
+        raise ConfigError("OPENAI_REALTIME_TURN_DETECTION", detection, " or ".join(TURN_DETECTION_TYPES))
+    eagerness = text(environ, "OPENAI_REALTIME_VAD_EAGERNESS")
+    if eagerness is not None and detection != "semantic_vad":
+        raise ConfigError("OPENAI_REALTIME_VAD_EAGERNESS", eagerness, "eagerness only applies to semantic_vad; "
+                          "unset it, or set OPENAI_REALTIME_TURN_DETECTION=semantic_vad")
+    eagerness = (eagerness or "auto").lower()
+    if eagerness not in VAD_EAGERNESS:
+        raise ConfigError("OPENAI_REALTIME_VAD_EAGERNESS", eagerness, ", ".join(VAD_EAGERNESS))
+    return detection, eagerness
+
+
+def _noise_reduction(environ):
+    raw = text(environ, "OPENAI_REALTIME_NOISE_REDUCTION", "near_field").lower()
+    if raw == "off":
+        return None
+    if raw not in NOISE_REDUCTION_TYPES:
+        raise ConfigError("OPENAI_REALTIME_NOISE_REDUCTION", raw, f"{', '.join(NOISE_REDUCTION_TYPES)} or off")
+    return raw
+
+
+def _vocabulary(agent, transcription_model):
+    """The agent file's vocabulary, when the transcription model can take it (no transcription: nothing to hint)."""
+    if agent is None or not agent.vocabulary or not transcription_model:
+        return ()
+    if transcription_vocabulary_field(transcription_model) is None:
+        raise ConfigError("AGENT_FILE", agent.path, f"its vocabulary cannot reach {transcription_model}, which "
+                          "takes no prompt or keywords; set OPENAI_REALTIME_TRANSCRIPTION_MODEL to "
+                          "gpt-4o-mini-transcribe (or another model that does), or remove vocabulary")
+    return agent.vocabulary
 
 
 def _transcription_model(raw):

@@ -52,28 +52,52 @@ MAX_INSTRUCTIONS_CHARS = 10_000
 # What client_secrets accepts for expires_after.seconds.
 SECRET_TTL_RANGE = (10, 7200)
 
-# List prices per Realtime model family, USD per million tokens, and the day OpenAI published them (the page has
-# one cached-input rate; mini's cached audio rate is used, as audio dominates a voice session's input).
-# The versioned models (gpt-realtime-1.5, -2, -2.1 and their -mini) are priced as their family until the pricing
-# page is read again: that is an assumption, which REALTIME_PRICE_* overrides.
+# List prices per Realtime model, USD per million tokens, each with the OpenAI page it comes from and the day this
+# catalog read it there. The models pages were read from stored copies (these machines cannot reach openai.com).
+# gpt-realtime and gpt-realtime-mini keep the figures this catalog has carried since the day each was published
+# (OpenAI's pricing page; no stored copy was found to read again on 2026-12-03, but the gpt-realtime-2.1-mini
+# page's comparison still lists gpt-realtime-mini at the same $0.60 text input). The voice page's
+# estimate has one cached-input rate: the cached *audio* rate, as audio dominates a voice session's input (the
+# minis cache text at $0.06). A model not listed here, such as a new family, is "not priced" on the voice page
+# until it is added; REALTIME_PRICE_* override any of these.
+MODELS_PAGE = "https://developers.openai.com/api/docs/models/"
+PRICING_PAGE = "https://developers.openai.com/api/docs/pricing"
 REALTIME_PRICES = {
-    "gpt-realtime": {"read_on": "2025-08-28", "prices": {
+    "gpt-realtime-2.1": {"page": MODELS_PAGE + "gpt-realtime-2.1", "read_on": "2026-12-03", "prices": {
+        "audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 24.0}},
+    "gpt-realtime-2.1-mini": {"page": MODELS_PAGE + "gpt-realtime-2.1-mini", "read_on": "2026-12-03", "prices": {
+        "audioIn": 10.0, "cachedIn": 0.30, "audioOut": 20.0, "textIn": 0.60, "textOut": 2.40}},
+    "gpt-realtime-2": {"page": MODELS_PAGE + "gpt-realtime-2", "read_on": "2026-12-03", "prices": {
+        "audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 24.0}},
+    "gpt-realtime-1.5": {"page": MODELS_PAGE + "gpt-realtime-1.5", "read_on": "2026-12-03", "prices": {
         "audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 16.0}},
-    "gpt-realtime-mini": {"read_on": "2025-10-06", "prices": {
+    "gpt-realtime": {"page": PRICING_PAGE, "read_on": "2025-08-28", "prices": {
+        "audioIn": 32.0, "cachedIn": 0.40, "audioOut": 64.0, "textIn": 4.0, "textOut": 16.0}},
+    "gpt-realtime-mini": {"page": PRICING_PAGE, "read_on": "2025-10-06", "prices": {
         "audioIn": 10.0, "cachedIn": 0.30, "audioOut": 20.0, "textIn": 0.60, "textOut": 2.40}},
 }
-_REALTIME_FAMILIES = (
-    ("gpt-realtime-mini", re.compile(r"gpt-realtime(-\d+(\.\d+)?)?-mini(-\d{4}-\d{2}-\d{2})?")),
-    ("gpt-realtime", re.compile(r"gpt-realtime(-\d+(\.\d+)?)?(-\d{4}-\d{2}-\d{2})?")),
-)
+
+
+def _priced_model_of(model):
+    """The REALTIME_PRICES entry `model` is (itself or one of its dated snapshots), or None."""
+    for name in REALTIME_PRICES:
+        if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            return name
+    return None
 
 
 def realtime_prices(model):
-    """USD per million tokens for `model`'s family (keys as the voice page's data-prices), or {} when unknown."""
-    for family, pattern in _REALTIME_FAMILIES:
-        if pattern.fullmatch(model):
-            return dict(REALTIME_PRICES[family]["prices"])
-    return {}
+    """USD per million tokens for `model` (keys as the voice page's data-prices), or {} when it is not priced."""
+    name = _priced_model_of(model)
+    return dict(REALTIME_PRICES[name]["prices"]) if name else {}
+
+
+def realtime_price_source(model):
+    """{"model", "page", "read_on"}: where `model`'s list prices come from, or None when it is not priced."""
+    name = _priced_model_of(model)
+    if name is None:
+        return None
+    return {"model": name, "page": REALTIME_PRICES[name]["page"], "read_on": REALTIME_PRICES[name]["read_on"]}
 
 
 _SNAPSHOT_SUFFIX = re.compile(r"-\d{4}-\d{2}-\d{2}")
@@ -101,6 +125,34 @@ def served_realtime_model(model, today):
 # Models that transcribe a Realtime session's input audio (audio.input.transcription.model in OpenAI's schema).
 TRANSCRIPTION_MODELS = ("gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1", "gpt-transcribe",
                         "gpt-live-transcribe", "gpt-4o-transcribe-diarize", "gpt-realtime-whisper")
+
+
+# How a transcription model takes the agent file's vocabulary (AudioTranscription in OpenAI's schema): "prompt", free
+# text (gpt-4o-transcribe models); "keyword_prompt", a prompt that is a list of keywords (whisper-1); "keywords", a
+# list (gpt-transcribe, gpt-live-transcribe); None, not at all (gpt-4o-transcribe-diarize and gpt-realtime-whisper
+# take no prompt in GA Realtime sessions).
+TRANSCRIPTION_VOCABULARY = {
+    "gpt-4o-mini-transcribe": "prompt", "gpt-4o-transcribe": "prompt", "whisper-1": "keyword_prompt",
+    "gpt-transcribe": "keywords", "gpt-live-transcribe": "keywords",
+    "gpt-4o-transcribe-diarize": None, "gpt-realtime-whisper": None,
+}
+
+
+def transcription_vocabulary_field(model):
+    """How `model` (or its dated snapshot) takes a vocabulary: "prompt", "keyword_prompt", "keywords" or None."""
+    for name in TRANSCRIPTION_VOCABULARY:
+        if model == name or (model.startswith(name) and _SNAPSHOT_SUFFIX.fullmatch(model[len(name):])):
+            return TRANSCRIPTION_VOCABULARY[name]
+    return None
+
+
+# Turn detection (audio.input.turn_detection.type): semantic_vad, the Agents SDKs' default, ends a turn when the
+# words sound finished; server_vad after a fixed pause. Eagerness is semantic_vad's only knob ("auto" = "medium").
+TURN_DETECTION_TYPES = ("semantic_vad", "server_vad")
+VAD_EAGERNESS = ("auto", "low", "medium", "high")
+# audio.input.noise_reduction.type: near_field for headsets and close microphones, far_field for laptop and room
+# microphones; OpenAI's voice agent guide recommends turning it on.
+NOISE_REDUCTION_TYPES = ("near_field", "far_field")
 
 
 def transcription_model_problem(model):

@@ -27,8 +27,13 @@ class RealtimeSettings:
     ice_servers: tuple
     max_session_minutes: int = 30
     connect_timeout_seconds: float = 15.0
+    turn_detection: str = "semantic_vad"  # or server_vad
+    eagerness: str = "auto"  # semantic_vad's: auto, low, medium or high
+    noise_reduction: str | None = "near_field"  # or far_field; None: off
+    transcription_language: str | None = None  # the agent file's `language` (ISO-639-1)
+    vocabulary: tuple = ()  # the agent file's `vocabulary`: names transcription should spell as written
     # USD per million tokens, for the voice page's cost estimate (keys as the page's data-prices expects).
-    # Empty when the model's family has no known prices: the page then counts tokens without a cost.
+    # Empty when the catalog does not price the model: the page then shows "not priced" and counts tokens only.
     prices: dict = field(default_factory=lambda: realtime_prices(DEFAULT_REALTIME_MODEL))
 
 

@@ -2,7 +2,7 @@
 
 from core.env import ConfigError
 from core.errors import bad_request
-from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem
+from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem, transcription_vocabulary_field
 
 OVERRIDE_FIELDS = ("voice", "instructions")
 # Not an override: {"prepare": true} marks a secret the voice page mints ahead of the Start click (docs/api.md).
@@ -27,9 +27,36 @@ def realtime_session_config(settings, *, voice=None, instructions=None, tools=No
     if tools:
         session["tools"] = [dict(tool) for tool in tools]
         session["tool_choice"] = "auto"
-    if settings.realtime.transcription_model:
-        session["audio"]["input"] = {"transcription": {"model": settings.realtime.transcription_model}}
+    session["audio"]["input"] = input_audio_config(settings.realtime)
     return session
+
+
+def input_audio_config(realtime):
+    """audio.input: turn detection, noise reduction (null: off) and transcription with the agent file's hints."""
+    detection = {"type": realtime.turn_detection}
+    if realtime.turn_detection == "semantic_vad":
+        detection["eagerness"] = realtime.eagerness
+    noise = {"type": realtime.noise_reduction} if realtime.noise_reduction else None
+    audio_input = {"turn_detection": detection, "noise_reduction": noise}
+    if realtime.transcription_model:
+        audio_input["transcription"] = transcription_config(realtime)
+    return audio_input
+
+
+def transcription_config(realtime):
+    """audio.input.transcription: the model, and the agent file's language and vocabulary in the form it takes."""
+    transcription = {"model": realtime.transcription_model}
+    if realtime.transcription_language:
+        transcription["language"] = realtime.transcription_language
+    names = list(realtime.vocabulary)
+    field = transcription_vocabulary_field(realtime.transcription_model) if names else None
+    if field == "keywords":
+        transcription["keywords"] = names
+    elif field == "keyword_prompt":
+        transcription["prompt"] = ", ".join(names)
+    elif field == "prompt":
+        transcription["prompt"] = f"The speaker may say these names; write them exactly like this: {', '.join(names)}."
+    return transcription
 
 
 def parse_session_overrides(body):

@@ -10,6 +10,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from sandbox.audio import AnswerAudioTrack, frame_level, frame_ms
+from sandbox.conversation import ConversationRecord
 from sandbox.responding import INPUT_AUDIO_TOKENS_PER_S, Responding, text_tokens
 from sandbox.session import apply_session_fields, new_id, request_violation
 from sandbox.tools import call_arguments, matching_tool, short_output
@@ -67,6 +68,8 @@ class RealtimePeer(Responding):
         self._pending_turn = None  # what the next response.create answers
         self._pending_said = None  # the admin's words it answers: they may ask for one of the session's tools
         self._function_calls = {}  # call_id -> the tool's name, for the spoken answer to its output
+        self.conversation = ConversationRecord()  # what conversation.item.retrieve answers
+        self.sidebands = set()  # the server's WebSockets to this call (sandbox/sideband.py): each gets every event
 
     # --- signalling ------------------------------------------------------------------------------
 
@@ -99,6 +102,8 @@ class RealtimePeer(Responding):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sideband in list(self.sidebands):
+            sideband.call_ended()
         self.outbound.stop()
         await self.pc.close()
         if self._on_closed:
@@ -139,9 +144,12 @@ class RealtimePeer(Responding):
 
     def send(self, event):
         event = {"event_id": new_id("event_"), **event}
+        self.conversation.observe(event)
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(event))
             self.events_sent += 1
+        for sideband in list(self.sidebands):
+            sideband.send(event)
         return event
 
     def _send_error(self, code, message, *, param=None, event_id=None, error_type="invalid_request_error"):
@@ -174,6 +182,7 @@ class RealtimePeer(Responding):
         return {
             "session.update": self._session_update,
             "conversation.item.create": self._conversation_item_create,
+            "conversation.item.retrieve": lambda event: self.send(self.conversation.retrieved(event)),
             "response.create": self._response_create,
             "response.cancel": self._response_cancel,
             "input_audio_buffer.commit": self._input_audio_buffer_commit,

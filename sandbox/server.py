@@ -17,7 +17,7 @@ from aiohttp import web
 
 from core.clock import SYSTEM_CLOCK
 from core.openai_catalog import DEFAULT_REALTIME_MODEL, MAX_SESSION_MINUTES
-from sandbox import responses
+from sandbox import responses, sideband
 from sandbox.errors import OpenAIError, injected_failure, json_body, raise_violation
 from sandbox.knobs import Knobs, checked_knobs, take_one
 from sandbox.peer import RealtimePeer
@@ -88,7 +88,7 @@ class Sandbox:
         self.peers = {}
         self.chatkit_sessions = {}
         self.counts = {"mints": 0, "mints_failed": 0, "calls": 0, "calls_rejected": 0, "chatkit_sessions": 0,
-                       "session_updates": 0}
+                       "session_updates": 0, "sideband_joins": 0}
         self.last_session = None
         self.last_session_update = None
 
@@ -261,10 +261,10 @@ class Sandbox:
         return offer, minted.session
 
     async def hang_up_call(self, request):
-        self._bearer(request)
+        self.require_api_key(request)
         peer = self.peers.get(request.match_info["call_id"])
         if peer is None:
-            raise OpenAIError(404, f"Call '{request.match_info['call_id']}' not found.", "not_found")
+            raise sideband.call_not_found(400)
         await peer.close()
         return web.Response(status=200)
 
@@ -346,7 +346,8 @@ class Sandbox:
             **self.counts,
             "open_peers": len(self.peers),
             "peers": [{"call_id": p.call_id, "connection_state": p.connection_state, "events_sent": p.events_sent,
-                       "events_received": p.events_received} for p in self.peers.values()],
+                       "events_received": p.events_received, "sidebands": len(p.sidebands)}
+                      for p in self.peers.values()],
             "last_session": self.last_session,
             "last_session_update": self.last_session_update,
             "knobs": asdict(self.knobs),
@@ -399,7 +400,7 @@ def create_sandbox_app(**options):
     sandbox = Sandbox(SandboxOptions(**options))
     app = web.Application(middlewares=[openai_errors], client_max_size=2 * 1024 * 1024)
     app[SANDBOX] = sandbox
-    for method, path, handler in sandbox.routes() + responses.routes(sandbox):
+    for method, path, handler in sandbox.routes() + responses.routes(sandbox) + sideband.routes(sandbox):
         app.router.add_route(method, path, handler)
     app.on_response_prepare.append(_stamp_headers)
     app.on_shutdown.append(sandbox.close_peers)

@@ -152,3 +152,67 @@ def test_an_app_built_with_an_agent_file_gives_its_voice_sessions_the_files_inst
     app = make_app(AGENT_FILE=write(GOOD), PLATFORM_URL="http://platform.test", PLATFORM_TOKEN="tok-secret-1")
     settings = app.config["SETTINGS"]
     assert realtime_session_config(settings)["instructions"] == "You help the admins.\n\nSpeak briefly."
+
+
+HINTS = 'language = "EN"\nvocabulary = ["orders_daily", " events_rollup "]\n'
+
+
+def test_language_and_vocabulary_are_read_for_transcription(write):
+    definition = load_definition(write(HINTS + GOOD), ENV)
+    assert (definition.language, definition.vocabulary) == ("en", ("orders_daily", "events_rollup"))
+    assert (load_definition(write(GOOD), ENV).language, load_definition(write(GOOD), ENV).vocabulary) == (None, ())
+
+
+@pytest.mark.parametrize("hints, words", [
+    ('language = "english"\n', "language: 'english' is not a two-letter ISO-639-1 code"),
+    ('language = 7\n', "language: 7 is not a two-letter ISO-639-1 code"),
+    ('vocabulary = "orders_daily"\n', 'vocabulary: must be a list of names, e.g. ["orders_daily", "events_rollup"]'),
+    ('vocabulary = ["orders_daily", ""]\n', "vocabulary[1]: '' must be a non-empty string of at most 64 characters"),
+    ('vocabulary = ["orders_daily", 3]\n', "vocabulary[1]: 3 must be a non-empty string"),
+    (f'vocabulary = ["{"x" * 65}"]\n', "vocabulary[0]: "),
+    (f"vocabulary = [{', '.join(f'{chr(34)}n{i}{chr(34)}' for i in range(51))}]\n", "vocabulary: has 51 entries"),
+])
+def test_a_bad_language_or_vocabulary_is_named(write, hints, words):
+    path = write(hints + GOOD)
+    assert error_for(path).startswith(f"{path}: {words}")
+
+
+def test_the_agent_files_hints_reach_the_voice_sessions_transcription(make_app, write):
+    from realtime.session_config import realtime_session_config
+
+    app = make_app(AGENT_FILE=write(HINTS + GOOD), PLATFORM_URL="http://platform.test", PLATFORM_TOKEN="tok-secret-1")
+    transcription = realtime_session_config(app.config["SETTINGS"])["audio"]["input"]["transcription"]
+    assert transcription == {
+        "model": "gpt-4o-mini-transcribe", "language": "en",
+        "prompt": "The speaker may say these names; write them exactly like this: orders_daily, events_rollup."}
+
+
+@pytest.mark.parametrize("model, fields", [
+    ("whisper-1", {"prompt": "orders_daily, events_rollup"}),
+    ("gpt-transcribe", {"keywords": ["orders_daily", "events_rollup"]}),
+    ("gpt-live-transcribe", {"keywords": ["orders_daily", "events_rollup"]}),
+    ("gpt-4o-transcribe-2025-03-20", {"prompt": "The speaker may say these names; write them exactly like this: "
+                                                "orders_daily, events_rollup."}),
+])
+def test_the_vocabulary_takes_the_form_each_transcription_model_reads(write, model, fields):
+    from realtime.session_config import realtime_session_config
+
+    settings = load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model},
+                             today=TODAY)
+    transcription = realtime_session_config(settings)["audio"]["input"]["transcription"]
+    assert transcription == {"model": model, "language": "en", **fields}
+
+
+@pytest.mark.parametrize("model", ["gpt-realtime-whisper", "gpt-4o-transcribe-diarize"])
+def test_a_vocabulary_a_transcription_model_cannot_read_stops_start_up(write, model):
+    with pytest.raises(ConfigError, match=f"its vocabulary cannot reach {model}, which takes no prompt or keywords"):
+        load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model},
+                      today=TODAY)
+
+
+def test_without_transcription_the_hints_have_nothing_to_steer(write):
+    from realtime.session_config import realtime_session_config
+
+    settings = load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": ""},
+                             today=TODAY)
+    assert "transcription" not in realtime_session_config(settings)["audio"]["input"]

@@ -1,11 +1,13 @@
 """Configuration: defaults, and one clear line for every value that must stop start-up."""
 
+import re
+
 import pytest
 
 from app import create_app
 from core.clock import FixedClock
 from core.config import ConfigError, load_settings
-from core.openai_catalog import REALTIME_PRICES
+from core.openai_catalog import REALTIME_PRICES, realtime_price_source, realtime_prices
 from tests.support import TODAY
 
 GOOD = {"SECRET_KEY": "s"}
@@ -119,15 +121,39 @@ def test_a_known_transcription_model_or_its_snapshot_is_accepted(model):
     assert settings_with(OPENAI_REALTIME_TRANSCRIPTION_MODEL=model).realtime.transcription_model == model
 
 
-@pytest.mark.parametrize("model, family", [("gpt-realtime-2.1", "gpt-realtime"), ("gpt-realtime", "gpt-realtime"),
-                                           ("gpt-realtime-2.1-mini", "gpt-realtime-mini"),
-                                           ("gpt-realtime-mini-2025-10-06", "gpt-realtime-mini")])
-def test_prices_follow_the_configured_models_family(model, family):
-    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == REALTIME_PRICES[family]["prices"]
+@pytest.mark.parametrize("model, priced_as", [
+    ("gpt-realtime-2.1", "gpt-realtime-2.1"), ("gpt-realtime-2.1-2026-09-01", "gpt-realtime-2.1"),
+    ("gpt-realtime-2.1-mini", "gpt-realtime-2.1-mini"), ("gpt-realtime-2", "gpt-realtime-2"),
+    ("gpt-realtime-1.5", "gpt-realtime-1.5"), ("gpt-realtime", "gpt-realtime"),
+    ("gpt-realtime-2025-08-28", "gpt-realtime"), ("gpt-realtime-mini-2025-10-06", "gpt-realtime-mini"),
+])
+def test_prices_follow_the_configured_model_or_its_snapshot(model, priced_as):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == REALTIME_PRICES[priced_as]["prices"]
 
 
-def test_a_model_family_without_known_prices_has_none_but_overrides_still_apply():
-    assert settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1").realtime.prices == {}
+def test_the_2_x_models_are_priced_as_their_own_pages_list_them_not_as_gpt_realtime():
+    # OpenAI's models pages: gpt-realtime-2 and -2.1 bill text output at $24, gpt-realtime-1.5 (like gpt-realtime)
+    # at $16; the 2.1 mini caches text at $0.06 but audio at $0.30, the rate the estimate uses.
+    assert realtime_prices("gpt-realtime-2.1")["textOut"] == realtime_prices("gpt-realtime-2")["textOut"] == 24.0
+    assert realtime_prices("gpt-realtime-1.5")["textOut"] == realtime_prices("gpt-realtime")["textOut"] == 16.0
+    assert realtime_prices("gpt-realtime-2.1-mini") == {"audioIn": 10.0, "cachedIn": 0.30, "audioOut": 20.0,
+                                                        "textIn": 0.60, "textOut": 2.40}
+
+
+def test_every_price_names_the_page_and_the_day_it_was_read():
+    for model, entry in REALTIME_PRICES.items():
+        assert entry["page"].startswith("https://developers.openai.com/api/docs/"), model
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry["read_on"]), model
+        assert set(entry["prices"]) == {"audioIn", "cachedIn", "audioOut", "textIn", "textOut"}, model
+    assert realtime_price_source("gpt-realtime-2.1-2026-09-01") == {
+        "model": "gpt-realtime-2.1", "page": "https://developers.openai.com/api/docs/models/gpt-realtime-2.1",
+        "read_on": "2026-12-03"}
+
+
+@pytest.mark.parametrize("model", ["acme-realtime-1", "gpt-realtime-3", "gpt-realtime-2-mini", "gpt-realtime-2.1-max"])
+def test_a_model_the_catalog_does_not_price_has_no_prices_but_overrides_still_apply(model):
+    assert settings_with(OPENAI_REALTIME_MODEL=model).realtime.prices == {}
+    assert realtime_price_source(model) is None
     prices = settings_with(OPENAI_REALTIME_MODEL="acme-realtime-1", REALTIME_PRICE_TEXT_IN="2").realtime.prices
     assert prices == {"textIn": 2.0}
 
@@ -178,3 +204,34 @@ def test_create_app_stops_with_one_line_naming_the_bad_variable():
     with pytest.raises(SystemExit) as raised:
         create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": {"SECRET_KEY": "s", "OPENAI_REALTIME_VOICE": "nova"}})
     assert str(raised.value).startswith("Configuration error: OPENAI_REALTIME_VOICE='nova'")
+
+
+def test_turn_detection_defaults_to_semantic_vad_and_noise_reduction_to_near_field():
+    realtime = settings_with().realtime
+    assert (realtime.turn_detection, realtime.eagerness, realtime.noise_reduction) == ("semantic_vad", "auto",
+                                                                                       "near_field")
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"OPENAI_REALTIME_TURN_DETECTION": "server_vad"}, ("server_vad", "auto", "near_field")),
+    ({"OPENAI_REALTIME_VAD_EAGERNESS": "low"}, ("semantic_vad", "low", "near_field")),
+    ({"OPENAI_REALTIME_TURN_DETECTION": "Semantic_VAD", "OPENAI_REALTIME_VAD_EAGERNESS": "HIGH"},
+     ("semantic_vad", "high", "near_field")),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "far_field"}, ("semantic_vad", "auto", "far_field")),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "off"}, ("semantic_vad", "auto", None)),
+])
+def test_turn_detection_eagerness_and_noise_reduction_can_be_chosen(env, expected):
+    realtime = settings_with(**env).realtime
+    assert (realtime.turn_detection, realtime.eagerness, realtime.noise_reduction) == expected
+
+
+@pytest.mark.parametrize("env, variable, words", [
+    ({"OPENAI_REALTIME_TURN_DETECTION": "none"}, "OPENAI_REALTIME_TURN_DETECTION", "semantic_vad or server_vad"),
+    ({"OPENAI_REALTIME_VAD_EAGERNESS": "eager"}, "OPENAI_REALTIME_VAD_EAGERNESS", "auto, low, medium, high"),
+    ({"OPENAI_REALTIME_TURN_DETECTION": "server_vad", "OPENAI_REALTIME_VAD_EAGERNESS": "low"},
+     "OPENAI_REALTIME_VAD_EAGERNESS", "only applies to semantic_vad"),
+    ({"OPENAI_REALTIME_NOISE_REDUCTION": "studio"}, "OPENAI_REALTIME_NOISE_REDUCTION", "near_field, far_field or off"),
+])
+def test_a_turn_detection_or_noise_reduction_openai_does_not_offer_stops_start_up(env, variable, words):
+    message = refusal(**env)
+    assert message.startswith(f"{variable}=") and words in message

@@ -54,7 +54,11 @@ def test_mint_sends_the_ga_request(admin, openai_mock):
             "type": "realtime",
             "model": "gpt-realtime-2.1",
             "output_modalities": ["audio"],
-            "audio": {"output": {"voice": "alloy"}, "input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}},
+            "audio": {"output": {"voice": "alloy"}, "input": {
+                "turn_detection": {"type": "semantic_vad", "eagerness": "auto"},
+                "noise_reduction": {"type": "near_field"},
+                "transcription": {"model": "gpt-4o-mini-transcribe"},
+            }},
         },
     }
     headers = openai_mock.calls[0].request.headers
@@ -99,10 +103,27 @@ def test_every_option_combination_sends_a_request_the_spec_accepts(make_app, val
     assert session["output_modalities"] == (["text"] if env.get("OPENAI_REALTIME_MODALITIES") == "text" else ["audio"])
     assert session.get("instructions") == env.get("OPENAI_REALTIME_INSTRUCTIONS")
     if env.get("OPENAI_REALTIME_TRANSCRIPTION_MODEL") == "":
-        assert "input" not in session["audio"]
+        assert "transcription" not in session["audio"]["input"]
     else:
         assert session["audio"]["input"]["transcription"] == {"model": "gpt-4o-mini-transcribe"}
     assert body["expires_after"]["seconds"] == int(env.get("REALTIME_SECRET_TTL_SECONDS", 60))
+
+
+@pytest.mark.parametrize("env, audio_input", [
+    ({"OPENAI_REALTIME_TURN_DETECTION": "server_vad", "OPENAI_REALTIME_NOISE_REDUCTION": "far_field"},
+     {"turn_detection": {"type": "server_vad"}, "noise_reduction": {"type": "far_field"}}),
+    ({"OPENAI_REALTIME_VAD_EAGERNESS": "low", "OPENAI_REALTIME_NOISE_REDUCTION": "off"},
+     {"turn_detection": {"type": "semantic_vad", "eagerness": "low"}, "noise_reduction": None}),
+])
+def test_the_configured_turn_detection_and_noise_reduction_reach_the_session(make_app, openai_mock, env, audio_input):
+    from tests.support import SignedInAdmin
+
+    admin = SignedInAdmin(make_app(**env).test_client())
+    admin.login()
+    assert mint(admin, openai_mock).status_code == 200
+    body = sent_json(openai_mock)
+    assert check("RealtimeCreateClientSecretRequest", body) == []
+    assert body["session"]["audio"]["input"] == {**audio_input, "transcription": {"model": "gpt-4o-mini-transcribe"}}
 
 
 def test_the_mocked_answers_follow_the_spec():

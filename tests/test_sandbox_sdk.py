@@ -82,3 +82,37 @@ def test_a_retired_model_raises_the_sdks_not_found_error(client):
     with pytest.raises(NotFoundError) as raised:
         client.realtime.client_secrets.create(session={"type": "realtime", "model": "gpt-4o-realtime-preview"})
     assert raised.value.code == "model_not_found" and raised.value.param == "session.model"
+
+
+@pytest.mark.parametrize("env", [
+    {},  # semantic_vad at auto eagerness, near-field noise reduction
+    {"OPENAI_REALTIME_TURN_DETECTION": "server_vad", "OPENAI_REALTIME_NOISE_REDUCTION": "off",
+     "OPENAI_REALTIME_TRANSCRIPTION_MODEL": "gpt-transcribe"},
+    {"OPENAI_REALTIME_VAD_EAGERNESS": "high", "OPENAI_REALTIME_NOISE_REDUCTION": "far_field",
+     "OPENAI_REALTIME_TRANSCRIPTION_MODEL": "whisper-1"},
+])
+def test_the_sdk_mints_and_relays_the_session_this_console_configures(client, tmp_path, env):
+    from core.config import load_settings
+    from realtime.session_config import realtime_session_config
+    from tests.support import TODAY
+
+    agent = tmp_path / "agent.toml"
+    agent.write_text('instructions = "Help."\nlanguage = "en"\nvocabulary = ["orders_daily", "events_rollup"]\n')
+    settings = load_settings({"SECRET_KEY": "k", "AGENT_FILE": str(agent), **env}, today=TODAY)
+    session = realtime_session_config(settings)
+    effective = client.realtime.client_secrets.create(session=session).session.to_dict()
+    assert effective["audio"]["input"]["turn_detection"]["type"] == settings.realtime.turn_detection
+    assert effective["audio"]["input"].get("noise_reduction") == session["audio"]["input"]["noise_reduction"]
+    assert effective["audio"]["input"]["transcription"] == session["audio"]["input"]["transcription"]
+    answer = client.realtime.calls.create(sdp=asyncio.run(_browser_like_offer()), session=session)
+    assert answer.text.startswith("v=0")
+
+
+@pytest.mark.parametrize("audio_input, param", [
+    ({"noise_reduction": {"type": "studio"}}, "session.audio.input.noise_reduction.type"),
+    ({"turn_detection": {"type": "semantic_vad", "eagerness": "eager"}}, "session.audio.input.turn_detection"),
+])
+def test_a_turn_detection_or_noise_reduction_openai_does_not_offer_is_refused(client, audio_input, param):
+    with pytest.raises(BadRequestError) as raised:
+        client.realtime.client_secrets.create(session={"type": "realtime", "audio": {"input": audio_input}})
+    assert raised.value.code == "invalid_value" and raised.value.param.startswith(param)

@@ -34,7 +34,7 @@ def test_the_page_hands_its_settings_to_the_module_in_data_attributes(make_app):
     assert data["max-session-minutes"] == "12"
     assert json.loads(data["ice-servers"]) == [{"urls": "stun:stun.example.org:3478"}]
     assert json.loads(data["prices"]) == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 5.5,
-                                          "textOut": 16.0}
+                                          "textOut": 24.0}
     assert '<script type="module" src="/static/js/admin-voice.js">' in page
     assert "{# status panel #}" not in page and "<script>" not in page  # no inline script under the CSP
 
@@ -47,12 +47,23 @@ def test_the_page_prices_the_configured_models_family(make_app):
                                           "textOut": 2.4}
 
 
-def test_a_model_without_known_prices_gets_no_prices_and_says_so(make_app):
-    admin = SignedInAdmin(make_app(OPENAI_REALTIME_MODEL="acme-realtime-1").test_client())
+@pytest.mark.parametrize("model", ["acme-realtime-1", "gpt-realtime-3"])
+def test_a_model_without_known_prices_gets_no_prices_and_says_not_priced(make_app, model):
+    admin = SignedInAdmin(make_app(OPENAI_REALTIME_MODEL=model).test_client())
     admin.login()
     page = admin.client.get("/admin/voice").get_data(as_text=True)
     assert json.loads(data_attributes(page)["prices"]) == {}
-    assert "No list prices are known for acme-realtime-1" in page
+    assert '<output id="usage-cost">not priced</output>' in page
+    assert f"No list prices are known for {model}" in page
+
+
+def test_the_page_names_where_its_prices_come_from(make_app):
+    admin = SignedInAdmin(make_app(OPENAI_REALTIME_MODEL="gpt-realtime-2.1-mini").test_client())
+    admin.login()
+    page = admin.client.get("/admin/voice").get_data(as_text=True)
+    assert ('list prices of\n          gpt-realtime-2.1-mini from <a id="usage-price-source" '
+            'href="https://developers.openai.com/api/docs/models/gpt-realtime-2.1-mini">') in page
+    assert "read 2026-12-03" in page
 
 
 def test_the_page_says_why_there_is_no_temperature(admin):
@@ -72,8 +83,8 @@ def test_voice_page_settings_out_of_range_stop_start_up(variable, value):
     assert error.value.variable == variable
 
 
-def test_voice_page_settings_default_to_gpt_realtime_prices_and_a_30_minute_cap():
+def test_voice_page_settings_default_to_gpt_realtime_2_1_prices_and_a_30_minute_cap():
     settings = load_settings({"FLASK_DEBUG": "1"}, today=TODAY)
     assert settings.realtime.max_session_minutes == 30
     assert settings.realtime.prices == {"audioIn": 32.0, "cachedIn": 0.4, "audioOut": 64.0, "textIn": 4.0,
-                                        "textOut": 16.0}
+                                        "textOut": 24.0}

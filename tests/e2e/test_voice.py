@@ -69,13 +69,13 @@ def test_a_full_session_talks_both_ways_and_hang_up_releases_the_microphone(sign
     expect(page.locator(".turn-agent .turn-text").first).not_to_be_empty()
 
     page.fill("#voice-max-tokens", "300")
-    page.select_option("#voice-turn-detection", "semantic_vad")
+    page.select_option("#voice-turn-detection", "server_vad")
     page.fill("#voice-instructions", "Answer in one short sentence.")
     page.click("#voice-settings-form button[type=submit]")
     expect(page.locator("#voice-settings-result")).to_contain_text("Applied (session.updated)")
     update = sandbox.state()["last_session_update"]
     assert update["type"] == "realtime" and update["max_output_tokens"] == 300
-    assert update["audio"]["input"]["turn_detection"] == {"type": "semantic_vad"}
+    assert update["audio"]["input"]["turn_detection"] == {"type": "server_vad"}
     assert "temperature" not in update
 
     page.fill("#voice-text", "What is the status of the nightly load?")
@@ -506,19 +506,47 @@ def test_the_settings_form_sends_only_what_the_admin_changed(signed_in_page, san
     page = signed_in_page()
     start(page)
     expect_connected(page)
-    page.select_option("#voice-turn-detection", "semantic_vad")
+    page.select_option("#voice-turn-detection", "server_vad")
     page.click("#voice-settings-form button[type=submit]")
     expect(page.locator("#voice-settings-result")).to_have_text(
-        "Applied (session.updated): turn detection semantic_vad."
+        "Applied (session.updated): turn detection server_vad."
     )
     # OPENAI_REALTIME_INSTRUCTIONS is unset: an empty "instructions" would wipe OpenAI's default instructions.
     update = sandbox.state()["last_session_update"]
-    assert update == {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}}, update
+    assert update == {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad"}}}}, update
 
     page.fill("#voice-max-tokens", "200")
     page.click("#voice-settings-form button[type=submit]")
     expect(page.locator("#voice-settings-result")).to_have_text("Applied (session.updated): max output tokens 200.")
     assert sandbox.state()["last_session_update"] == {"type": "realtime", "max_output_tokens": 200}
+
+
+def test_the_settings_form_offers_semantic_vads_eagerness_and_noise_reduction(signed_in_page, sandbox):
+    page = signed_in_page()
+    # The configured defaults: semantic VAD at auto eagerness, near-field noise reduction.
+    expect(page.locator("#voice-turn-detection")).to_have_value("semantic_vad")
+    expect(page.locator("#voice-eagerness")).to_have_value("auto")
+    expect(page.locator("#voice-noise-reduction")).to_have_value("near_field")
+    start(page)
+    expect_connected(page)
+    assert sandbox.state()["last_session"]["audio"]["input"]["noise_reduction"] == {"type": "near_field"}
+
+    page.select_option("#voice-eagerness", "low")
+    page.select_option("#voice-noise-reduction", "far_field")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_have_text(
+        "Applied (session.updated): turn detection semantic_vad (eagerness low), noise reduction far_field.")
+    assert sandbox.state()["last_session_update"] == {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "semantic_vad", "eagerness": "low"}, "noise_reduction": {"type": "far_field"}}}}
+
+    page.select_option("#voice-turn-detection", "server_vad")
+    expect(page.locator("#voice-eagerness")).to_be_disabled()  # eagerness is semantic VAD's alone
+    page.select_option("#voice-noise-reduction", "off")
+    page.click("#voice-settings-form button[type=submit]")
+    expect(page.locator("#voice-settings-result")).to_have_text(
+        "Applied (session.updated): turn detection server_vad, noise reduction off.")
+    assert sandbox.state()["last_session_update"] == {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "server_vad"}, "noise_reduction": None}}}
 
 
 # --- Instant start: the call prepared before the click (static/js/voice/prepare.js) -----------------------

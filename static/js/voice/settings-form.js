@@ -2,23 +2,41 @@
 
 import { randomId } from './random-id.js';
 
-/** The form's fields as the session sees them: instructions, max output tokens ("" = no limit), turn detection. */
+/**
+ * The form's fields as the session sees them: instructions, max output tokens ("" = no limit), turn detection
+ * ("off" = push-to-talk), semantic VAD's eagerness and noise reduction ("off" = none).
+ */
 function valuesOf(fields) {
   return {
     instructions: fields.instructions.value,
     maxTokens: fields.max_output_tokens.value.trim(),
     detection: fields.turn_detection.value,
+    eagerness: fields.eagerness.value,
+    noise: fields.noise_reduction.value,
   };
+}
+
+/** The option a select was served with. */
+function servedOption(select) {
+  return [...select.options].find((option) => option.defaultSelected)?.value ?? select.value;
 }
 
 /** The values the page was served with (a reload may have restored the admin's edits into the fields). */
 function servedValuesOf(fields) {
-  const detection = [...fields.turn_detection.options].find((option) => option.defaultSelected);
   return {
     instructions: fields.instructions.defaultValue,
     maxTokens: fields.max_output_tokens.defaultValue.trim(),
-    detection: detection?.value ?? fields.turn_detection.value,
+    detection: servedOption(fields.turn_detection),
+    eagerness: servedOption(fields.eagerness),
+    noise: servedOption(fields.noise_reduction),
   };
+}
+
+/** GA's turn_detection for the form's values: null for push-to-talk; eagerness is semantic VAD's alone. */
+function turnDetection({ detection, eagerness }) {
+  if (detection === 'off') return { detection: null, words: 'turn detection off (push-to-talk)' };
+  if (detection !== 'semantic_vad') return { detection: { type: detection }, words: `turn detection ${detection}` };
+  return { detection: { type: detection, eagerness }, words: `turn detection ${detection} (eagerness ${eagerness})` };
 }
 
 /** The fields of `values` that differ from `from`. */
@@ -26,19 +44,25 @@ function changes(values, from) {
   return Object.fromEntries(Object.entries(values).filter(([name, value]) => value !== from[name]));
 }
 
-/** A GA session.update's session for the changed values, and its summary in words. */
-function updateFor(changed) {
+/** A GA session.update's session for the changed values (`values`: all of them), and its summary in words. */
+function updateFor(changed, values) {
   const update = { type: 'realtime' }; // GA refuses a session.update without it
   const words = [];
   if ('instructions' in changed) {
     update.instructions = changed.instructions;
     words.push('instructions');
   }
-  if ('detection' in changed) {
-    const { detection } = changed;
-    update.audio = { input: { turn_detection: detection === 'off' ? null : { type: detection } } };
-    words.push(`turn detection ${detection === 'off' ? 'off (push-to-talk)' : detection}`);
+  const input = {};
+  if ('detection' in changed || ('eagerness' in changed && values.detection === 'semantic_vad')) {
+    const { detection, words: said } = turnDetection(values);
+    input.turn_detection = detection;
+    words.push(said);
   }
+  if ('noise' in changed) {
+    input.noise_reduction = changed.noise === 'off' ? null : { type: changed.noise };
+    words.push(`noise reduction ${changed.noise}`);
+  }
+  if (Object.keys(input).length) update.audio = { input };
   if ('maxTokens' in changed) {
     update.max_output_tokens = changed.maxTokens ? Number(changed.maxTokens) : 'inf';
     words.push(`max output tokens ${changed.maxTokens || 'inf'}`);
@@ -65,6 +89,8 @@ export class SettingsForm {
 
   listen() {
     this.form.addEventListener('submit', (event) => this.#submit(event));
+    this.form.elements.turn_detection.addEventListener('change', () => this.#offerEagerness());
+    this.#offerEagerness();
   }
 
   get buttons() {
@@ -89,11 +115,21 @@ export class SettingsForm {
     this.#pending = null;
   }
 
-  /** session.created or session.updated: the form shows the turn detection in force. */
+  /** session.created or session.updated: the form shows the turn detection (and eagerness) in force. */
   showTurnDetection(detection) {
     const value = detection === null ? 'off' : detection.type;
     this.form.elements.turn_detection.value = value;
     this.#current.detection = value;
+    if (detection?.eagerness) {
+      this.form.elements.eagerness.value = detection.eagerness;
+      this.#current.eagerness = detection.eagerness;
+    }
+    this.#offerEagerness();
+  }
+
+  /** Eagerness is semantic VAD's alone: the field is off for the other choices. */
+  #offerEagerness() {
+    this.form.elements.eagerness.disabled = this.form.elements.turn_detection.value !== 'semantic_vad';
   }
 
   /** session.updated: the pending update, if any, took effect. */
@@ -119,7 +155,9 @@ export class SettingsForm {
 
   #submit(event) {
     event.preventDefault();
-    const changed = changes(valuesOf(this.form.elements), this.#current);
+    const values = valuesOf(this.form.elements);
+    const changed = changes(values, this.#current);
+    if (values.detection !== 'semantic_vad') delete changed.eagerness; // it would change nothing
     if (!Object.keys(changed).length) {
       this.#show('Nothing changed: the live session already has these settings.', 'ok');
       return;
@@ -128,7 +166,7 @@ export class SettingsForm {
   }
 
   #send(changed) {
-    const { update, summary } = updateFor(changed);
+    const { update, summary } = updateFor(changed, { ...this.#current, ...changed });
     const eventId = `evt_console_${randomId().slice(0, 20)}`;
     if (!this.call.session?.send({ type: 'session.update', event_id: eventId, session: update })) return;
     this.#pending = { eventId, summary, values: changed };
