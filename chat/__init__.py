@@ -12,12 +12,12 @@ import threading
 
 from flask import current_app
 
-from chat.loop import BackgroundLoop
 from chat.tables import approvals_table, current_thread_id, items_table, threads_table
+from core.background_loop import BackgroundLoop
 from core.errors import ApiError, bad_request
 
 # One per worker process, shared by every app the process builds (tests build many).
-background_loop = BackgroundLoop()
+background_loop = BackgroundLoop(name="chatkit-loop")
 _build_lock = threading.Lock()
 
 

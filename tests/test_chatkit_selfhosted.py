@@ -366,16 +366,10 @@ def test_the_hosted_chat_page_explains_the_agent_builder_retirement(make_selfhos
 @pytest.fixture
 def sandbox_url():
     """The local sandbox (sandbox/server.py with sandbox/responses.py) on a free port, in a thread."""
-    import threading
-
     from aiohttp import web
 
+    from core.background_loop import BackgroundLoop
     from sandbox.server import create_sandbox_app
-
-    # Everything happens on the sandbox's own thread, whatever loop the test thread may have.
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="sandbox", daemon=True)
-    thread.start()
 
     async def start():
         runner = web.AppRunner(create_sandbox_app())
@@ -384,12 +378,11 @@ def sandbox_url():
         await site.start()
         return runner, site._server.sockets[0].getsockname()[1]
 
-    runner, port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield f"http://127.0.0.1:{port}/v1"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    # Everything happens on the sandbox's own thread, whatever loop the test thread may have.
+    with BackgroundLoop(name="sandbox") as loop:
+        runner, port = loop.run(start(), timeout=10)
+        yield f"http://127.0.0.1:{port}/v1"
+        loop.run(runner.cleanup(), timeout=10)
 
 
 def test_without_a_key_the_sandbox_answers_the_agent_through_the_responses_api(make_selfhosted_app, sandbox_url):
