@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 # The blueprints import activity/ and chat/, which define their tables before init_database creates them.
+from agent.definition import load_agent_file
 from blueprints import activity, auth, chatkit, health, realtime
 from chat import init_chat_server
 from chat.hosted import hosted_mode_warning
@@ -32,7 +33,7 @@ def create_app(test_config=None):
     environ = test_config.pop("ENVIRON", os.environ)
     clock = test_config.pop("CLOCK", SYSTEM_CLOCK)
     try:
-        settings = load_settings(environ, today=clock.today())
+        settings = load_settings(environ, today=clock.today(), agent=load_agent_file(environ))
     except ConfigError as error:
         raise SystemExit(f"Configuration error: {error}") from None
 

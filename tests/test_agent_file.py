@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.definition import DefinitionError, load_definition
+from agent.definition import DefinitionError, load_agent_file, load_definition
 from core.config import ConfigError, load_settings
 from tests.support import TODAY
 
@@ -116,25 +116,28 @@ def test_a_missing_file_is_named(tmp_path):
 
 
 def test_settings_agent_is_none_without_agent_file():
-    assert load_settings(ENV, today=TODAY).agent is None
+    assert load_agent_file(ENV) is None
+    assert load_settings(ENV, today=TODAY, agent=load_agent_file(ENV)).agent is None
 
 
 def test_a_bad_agent_file_stops_start_up_naming_agent_file(write):
     path = write(GOOD.replace('method = "post"', 'method = "FETCH"'))
     with pytest.raises(ConfigError, match=r"^AGENT_FILE=.* is not allowed: .*tools\[1\]\.method: 'FETCH'") as raised:
-        load_settings({**ENV, "AGENT_FILE": path}, today=TODAY)
+        load_agent_file({**ENV, "AGENT_FILE": path})
     assert raised.value.variable == "AGENT_FILE"
 
 
 def test_the_agent_files_instructions_apply_to_voice_and_chat_when_the_variables_are_unset(write):
-    settings = load_settings({**ENV, "AGENT_FILE": write(GOOD)}, today=TODAY)
+    env = {**ENV, "AGENT_FILE": write(GOOD)}
+    settings = load_settings(env, today=TODAY, agent=load_agent_file(env))
     assert settings.realtime.instructions == "You help the admins.\n\nSpeak briefly."
     assert settings.chat.instructions == "You help the admins."
 
 
 def test_the_instruction_variables_override_the_agent_file_when_set(write):
-    settings = load_settings({**ENV, "AGENT_FILE": write(GOOD), "OPENAI_REALTIME_INSTRUCTIONS": "Voice words.",
-                              "CHATKIT_INSTRUCTIONS": "Chat words."}, today=TODAY)
+    env = {**ENV, "AGENT_FILE": write(GOOD), "OPENAI_REALTIME_INSTRUCTIONS": "Voice words.",
+           "CHATKIT_INSTRUCTIONS": "Chat words."}
+    settings = load_settings(env, today=TODAY, agent=load_agent_file(env))
     assert (settings.realtime.instructions, settings.chat.instructions) == ("Voice words.", "Chat words.")
 
 
