@@ -7,16 +7,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 
 from activity import recorded_mint
 from blueprints.auth import login_required
-from chat import (
-    add_transcripts,
-    chat_server,
-    current_chat_thread,
-    hosted,
-    process_chatkit_request,
-    starts_a_stream,
-)
-from chat.retention import prune_threads_now_and_then
-from chat.streams import stream_slots
+from chat import chat_service, hosted
 from chat.transcripts import TranscriptEntry, valid_entry_id
 from core.admins import AdminFileError, find_admin, legacy_admin_id, stable_admin_id
 from core.clock import current_clock
@@ -55,7 +46,7 @@ def chat_page():
     settings = current_settings()
     self_hosted = settings.chat.mode == "self-hosted"
     domain_key = settings.chat.domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
-    current_thread = current_chat_thread(g.admin_id) if self_hosted else None
+    current_thread = chat_service().current_thread(g.admin_id) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
         current_thread=current_thread,
@@ -73,46 +64,16 @@ def chatkit_endpoint():
         raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
-    body = request.get_data()
-    # A request that starts a model run holds a slot until its answer has streamed; listing threads needs none.
-    if starts_a_stream(body):
-        release = stream_slots.take(g.admin, settings.chat.max_streams_per_admin, settings.chat.max_streams_per_worker)
-    else:
-        release = _nothing_to_release
-    try:
-        kind, payload = process_chatkit_request(body, g.admin_id, g.admin)
-    except BaseException:
-        release()
-        raise
-    _prune_old_threads(settings)
-    if kind == "json":
-        release()
-        return Response(payload, mimetype="application/json")
+    answer = chat_service().answer(request.get_data(), g.admin_id, g.admin)
+    if answer.stream is None:
+        return Response(answer.json, mimetype="application/json")
     # Streamed as it is produced: no buffering in nginx (X-Accel-Buffering) or in any cache.
     response = Response(
-        _releasing(payload, release), mimetype="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        answer.stream, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
     # A stream the server closes before reading it never runs the generator's finally; closing always happens.
-    response.call_on_close(release)
+    response.call_on_close(answer.release)
     return response
-
-
-def _nothing_to_release():
-    pass
-
-
-def _releasing(chunks, release):
-    """The stream, giving its slot back when it ends or the client goes away (the server closes it)."""
-    try:
-        yield from chunks
-    finally:
-        release()
-
-
-def _prune_old_threads(settings):
-    engine = current_app.extensions["chatkit_server"].engine
-    prune_threads_now_and_then(engine, settings.chat.retention_days, current_app.logger)
 
 
 @bp.post("/api/v1/chat/voice-transcript")
@@ -128,8 +89,7 @@ def add_voice_transcript():
             "hosted ChatKit threads cannot be written by this server.",
         )
     thread_id, entries = _transcript_request(request.get_json(silent=True))
-    thread_id, added = add_transcripts(g.admin_id, entries, thread_id)
-    _prune_old_threads(settings)
+    thread_id, added = chat_service().add_transcripts(g.admin_id, entries, thread_id)
     return jsonify({"status": "success", "data": {"threadId": thread_id, "added": added}})
 
 
@@ -191,8 +151,6 @@ def create_chatkit_session():
 @click.argument("admin")
 def export_hosted_command(admin):
     """Copy ADMIN's hosted ChatKit threads into the self-hosted store (run before Agent Builder retires)."""
-    from chat.export import export_hosted_threads
-
     settings = current_settings()
     if not settings.openai.api_key:
         raise click.ClickException("OPENAI_API_KEY is not set: it must be the key of the workflow's project.")
@@ -207,7 +165,7 @@ def export_hosted_command(admin):
     users = (legacy_admin_id(admin), stable_admin_id(current_app.secret_key, found.admin_id))
     for user in users:
         try:
-            result = export_hosted_threads(openai_client(), chat_server().store, found.admin_id, user)
+            result = chat_service().export_hosted_threads(openai_client(), found.admin_id, user)
         except ApiError as error:
             raise click.ClickException(error.message) from None
         click.echo(
