@@ -8,8 +8,9 @@ from flask import Blueprint, Response, current_app, g, jsonify, render_template,
 from activity import recorded_mint
 from blueprints.auth import login_required
 from chat import chat_service, hosted
-from chat.transcripts import TranscriptEntry, valid_entry_id
+from chat.transcripts import ENTRY_ID_PATTERN, TranscriptEntry
 from core.admins import AdminFileError, find_admin, legacy_admin_id, stable_admin_id
+from core.body_schema import BodySchema
 from core.clock import current_clock
 from core.errors import ApiError, bad_request, not_configured
 from core.extensions import (
@@ -27,6 +28,35 @@ bp = Blueprint("chatkit", __name__)
 LOCALHOST_DOMAIN_KEY = "domain_pk_localhost_dev"
 MAX_TRANSCRIPT_ENTRIES = 200
 MAX_TRANSCRIPT_CHARS = 10_000
+TRANSCRIPT_EXAMPLE = '{"threadId": null, "entries": [{"role": "user", "text": "...", "id": "item_123"}]}'
+TRANSCRIPT_REQUEST = BodySchema({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["entries"],
+    "properties": {
+        "threadId": {"type": ["string", "null"], "pattern": ENTRY_ID_PATTERN,
+                     "message": "threadId must be a thread id such as thr_1a2b3c4d, or null for the current thread."},
+        "entries": {
+            "type": "array", "minItems": 1, "maxItems": MAX_TRANSCRIPT_ENTRIES,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["role", "text"],
+                "properties": {
+                    "role": {"enum": ["user", "assistant"],
+                             "message": "{at} must be user (the admin's speech) or assistant (the voice agent)."},
+                    "text": {"type": "string", "pattern": r"\S", "maxLength": MAX_TRANSCRIPT_CHARS,
+                             "message": f"{{at}} must be non-empty text of at most {MAX_TRANSCRIPT_CHARS:,} characters."},
+                    "id": {"type": ["string", "null"], "pattern": ENTRY_ID_PATTERN,
+                           "message": "{at} must be 1-64 letters, digits, _ or - (e.g. the Realtime item id)."},
+                },
+                "message": "{at} must be an object with role, text and an optional id.",
+            },
+            "message": f"entries must be a list of 1 to {MAX_TRANSCRIPT_ENTRIES} transcript lines, e.g. {TRANSCRIPT_EXAMPLE}.",
+        },
+    },
+    "message": f"The body must be a JSON object like {TRANSCRIPT_EXAMPLE}.",
+})
 
 
 def is_local_host(host):
@@ -94,28 +124,9 @@ def add_voice_transcript():
 
 
 def _transcript_request(body):
-    example = '{"threadId": null, "entries": [{"role": "user", "text": "...", "id": "item_123"}]}'
-    if not isinstance(body, dict) or set(body) - {"threadId", "entries"}:
-        raise bad_request(f"The body must be a JSON object like {example}.")
-    thread_id = body.get("threadId")
-    if thread_id is not None and not valid_entry_id(thread_id):
-        raise bad_request("threadId must be a thread id such as thr_1a2b3c4d, or null for the current thread.")
-    raw_entries = body.get("entries")
-    if not isinstance(raw_entries, list) or not 1 <= len(raw_entries) <= MAX_TRANSCRIPT_ENTRIES:
-        raise bad_request(f"entries must be a list of 1 to {MAX_TRANSCRIPT_ENTRIES} transcript lines, e.g. {example}.")
-    entries = []
-    for index, raw in enumerate(raw_entries):
-        if not isinstance(raw, dict) or set(raw) - {"role", "text", "id"}:
-            raise bad_request(f"entries[{index}] must be an object with role, text and an optional id.")
-        if raw.get("role") not in ("user", "assistant"):
-            raise bad_request(f"entries[{index}].role must be user (the admin's speech) or assistant (the voice agent).")
-        text = raw.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TRANSCRIPT_CHARS:
-            raise bad_request(f"entries[{index}].text must be non-empty text of at most {MAX_TRANSCRIPT_CHARS:,} characters.")
-        if raw.get("id") is not None and not valid_entry_id(raw["id"]):
-            raise bad_request(f"entries[{index}].id must be 1-64 letters, digits, _ or - (e.g. the Realtime item id).")
-        entries.append(TranscriptEntry(raw["role"], text.strip(), raw.get("id")))
-    return thread_id, entries
+    TRANSCRIPT_REQUEST.check(body)
+    entries = [TranscriptEntry(raw["role"], raw["text"].strip(), raw.get("id")) for raw in body["entries"]]
+    return body.get("threadId"), entries
 
 
 @bp.post("/api/v1/chatkit/session")

@@ -18,6 +18,7 @@ from flask import (
 
 import activity
 from blueprints.auth import login_required
+from core.body_schema import BodySchema
 from core.errors import ApiError, bad_request
 from core.extensions import (
     PREPARE_MINT_SCOPE,
@@ -128,8 +129,27 @@ def _session_tools():
     return tools.function_tools() if tools is not None else None
 
 
-TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approved")
 MAX_CALL_ID_CHARS = 200
+TOOL_CALL_EXAMPLE = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
+TOOL_CALL = BodySchema({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "arguments", "call_id"],
+    "properties": {
+        "name": {"type": "string", "pattern": r"\S",
+                 "message": "name must be the tool's name as the model called it, a non-empty string."},
+        "arguments": {"type": "string", "message": "arguments must be the JSON text the model produced (a string such "
+                      "as \"{}\"), exactly as in the function call's arguments."},
+        "call_id": {"type": "string", "minLength": 1, "maxLength": MAX_CALL_ID_CHARS, "message": "call_id must be the "
+                    f"function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters."},
+        "approved": {"type": "boolean",
+                     "message": "approved must be true or false (true only after the admin approved this call)."},
+    },
+    "message": {
+        "type": f"The body must be a JSON object (Content-Type: application/json) such as {TOOL_CALL_EXAMPLE}.",
+        "additionalProperties": "Unknown field '{field}': a tool call carries only name, arguments, call_id, approved.",
+    },
+})
 
 
 @bp.post("/api/v1/realtime/tool-calls")
@@ -158,26 +178,9 @@ def run_tool_call():
 
 def parse_tool_call(body):
     """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approved (bool)}."""
-    example = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
-    if not isinstance(body, dict):
-        raise bad_request(f"The body must be a JSON object (Content-Type: application/json) such as {example}.")
-    unknown = sorted(set(body) - set(TOOL_CALL_FIELDS))
-    if unknown:
-        raise bad_request(f"Unknown field '{unknown[0]}': a tool call carries only {', '.join(TOOL_CALL_FIELDS)}.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise bad_request("name must be the tool's name as the model called it, a non-empty string.")
-    arguments = body.get("arguments")
-    if not isinstance(arguments, str):
-        raise bad_request("arguments must be the JSON text the model produced (a string such as \"{}\"), "
-                          "exactly as in the function call's arguments.")
-    call_id = body.get("call_id")
-    if not isinstance(call_id, str) or not 1 <= len(call_id) <= MAX_CALL_ID_CHARS:
-        raise bad_request(f"call_id must be the function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters.")
-    approved = body.get("approved", False)
-    if not isinstance(approved, bool):
-        raise bad_request("approved must be true or false (true only after the admin approved this call).")
-    return {"name": name.strip(), "arguments": arguments, "call_id": call_id, "approved": approved}
+    TOOL_CALL.check(body)
+    return {"name": body["name"].strip(), "arguments": body["arguments"], "call_id": body["call_id"],
+            "approved": body.get("approved", False)}
 
 
 def _elapsed_ms(started):
