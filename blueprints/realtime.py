@@ -218,11 +218,9 @@ def refresh_tools():
     if tools is not None:
         problems = tools.refresh()
         log.info("tools refreshed by %s: %d tools, %d MCP server(s) missing", g.admin, len(tools.listed()), len(problems))
-    if not request.headers.get("HX-Request"):
-        flash("Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh.",
-              "info")
-        return redirect(url_for("realtime.voice_page"))
-    return render_template("realtime/_status.html", status=voice_status(current_settings(), g.admin, tools))
+    message = "Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh."
+    return _fragment_or_flash(message, "info", "realtime/_status.html",
+                              status=voice_status(current_settings(), g.admin, tools))
 
 
 @bp.post("/admin/voice/test-connection")
@@ -230,11 +228,17 @@ def refresh_tools():
 @mint_limit
 def test_connection():
     result = run_connection_test(current_settings(), openai_client(), g.admin, g.admin_openai_id)
-    if not request.headers.get("HX-Request"):
-        # Without JavaScript the form posts normally: say the result on the voice page.
-        flash(result["summary"], "info" if result["ok"] else "error")
-        return redirect(url_for("realtime.voice_page"))
-    return render_template("realtime/_test_result.html", result=result)
+    return _fragment_or_flash(result["summary"], "info" if result["ok"] else "error", "realtime/_test_result.html",
+                              result=result)
+
+
+def _fragment_or_flash(message, category, template, **context):
+    """The answer to a status panel form: htmx swaps in the fragment; posted without JavaScript, the form gets the
+    outcome said on the voice page (flashed, then redirected there)."""
+    if request.headers.get("HX-Request"):
+        return render_template(template, **context)
+    flash(message, category)
+    return redirect(url_for("realtime.voice_page"))
 
 
 # A voice page reports about three events an attempt; a page stuck in a loop must not fill the activity record.
