@@ -12,7 +12,7 @@ from chat.transcripts import ENTRY_ID_PATTERN, TranscriptEntry
 from core.admins import AdminFileError, find_admin, legacy_admin_id, stable_admin_id
 from core.body_schema import BodySchema
 from core.clock import current_clock
-from core.errors import ApiError, bad_request, not_configured
+from core.errors import ApiError, not_configured
 from core.extensions import (
     chat_limit,
     current_settings,
@@ -129,17 +129,22 @@ def _transcript_request(body):
     return body.get("threadId"), entries
 
 
+# The body is optional; a refresh names the expiring secret in it.
+CHATKIT_SESSION_REQUEST = BodySchema({
+    "type": "object",
+    "properties": {"current": {"type": ["string", "null"],
+                               "message": "current must be the expiring client secret, a string."}},
+    "message": 'The body must be a JSON object, e.g. {"current": "<the expiring client secret>"}.',
+})
+
+
 @bp.post("/api/v1/chatkit/session")
 @no_store
 @login_required
 @mint_limit
 def create_chatkit_session():
-    body = request.get_json(silent=True) if request.content_length else None
-    if request.content_length and not isinstance(body, dict):
-        raise bad_request("The body must be a JSON object, e.g. {\"current\": \"<the expiring client secret>\"}.")
-    current = (body or {}).get("current")
-    if current is not None and not isinstance(current, str):
-        raise bad_request("current must be the expiring client secret, a string.")
+    if request.content_length:
+        CHATKIT_SESSION_REQUEST.check(request.get_json(silent=True))
     settings = current_settings()
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
