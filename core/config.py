@@ -58,6 +58,9 @@ def load_settings(environ, *, today, agent=None):
     app's clock: core.clock) decides which models have shut down. `agent`: the agent file's definition, from
     agent.definition.load_agent_file(environ), or None; its instructions are the agents' unless a variable says
     otherwise."""
+    if agent is None and text(environ, "AGENT_FILE") is not None:
+        # Settings without the file's tools and instructions would look fine and be wrong: say so instead.
+        raise TypeError("AGENT_FILE is set: hand load_settings its definition, agent=load_agent_file(environ)")
     debug = flag(environ, "FLASK_DEBUG", False)
     realtime = _realtime(environ, today, agent)
     warning = realtime_model_warning(realtime.model, today)

@@ -120,6 +120,11 @@ def test_settings_agent_is_none_without_agent_file():
     assert load_settings(ENV, today=TODAY, agent=load_agent_file(ENV)).agent is None
 
 
+def test_settings_refuse_an_agent_file_they_were_not_handed(write):
+    with pytest.raises(TypeError, match="agent=load_agent_file"):
+        load_settings({**ENV, "AGENT_FILE": write(GOOD)}, today=TODAY)
+
+
 def test_a_bad_agent_file_stops_start_up_naming_agent_file(write):
     path = write(GOOD.replace('method = "post"', 'method = "FETCH"'))
     with pytest.raises(ConfigError, match=r"^AGENT_FILE=.* is not allowed: .*tools\[1\]\.method: 'FETCH'") as raised:
