@@ -9,8 +9,9 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-# The blueprints import activity/ and chat/, which define their tables before init_database creates them.
 from agent.definition import load_agent_file
+
+# The blueprints import activity/ and chat/, which define their tables before init_database creates them.
 from blueprints import activity, auth, chatkit, health, realtime
 from chat import init_chat
 from chat.hosted import hosted_mode_warning
