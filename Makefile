@@ -40,8 +40,10 @@ system-packages:
 js-packages: system-packages node_modules/.installed
 
 # The dependency audit says so when PyPI's vulnerability service cannot be reached, and fails on a known one.
+# lint-imports checks pyproject.toml's import contracts (core <- agent <- ... <- blueprints) in well under a second.
 test: system-packages js-packages $(VENV)/.test-installed
 	$(PY) -m scripts.audit_dependencies
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 # Performance figures (docs/performance.md); wrk is optional but makes the load generator cheap.

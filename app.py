@@ -9,9 +9,11 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from agent.definition import load_agent_file
+
 # The blueprints import activity/ and chat/, which define their tables before init_database creates them.
 from blueprints import activity, auth, chatkit, health, realtime
-from chat import init_chat_server
+from chat import init_chat
 from chat.hosted import hosted_mode_warning
 from core.clock import SYSTEM_CLOCK
 from core.config import ConfigError, load_settings
@@ -32,7 +34,7 @@ def create_app(test_config=None):
     environ = test_config.pop("ENVIRON", os.environ)
     clock = test_config.pop("CLOCK", SYSTEM_CLOCK)
     try:
-        settings = load_settings(environ, today=clock.today())
+        settings = load_settings(environ, today=clock.today(), agent=load_agent_file(environ))
     except ConfigError as error:
         raise SystemExit(f"Configuration error: {error}") from None
 
@@ -66,7 +68,7 @@ def create_app(test_config=None):
     # One registry of the agent's tools per app, for voice (the session's tools, the tool-call route) and chat.
     app.extensions["agent_tools"] = _agent_tools(settings)
     engine = init_database(app, settings.server.database_url)
-    init_chat_server(app, settings, engine)
+    init_chat(app, settings, engine)
     csrf.init_app(app)
     limiter.init_app(app)
     init_security(app, settings)

@@ -48,13 +48,14 @@ def check_configuration():
     the environment the workers inherit."""
     from dotenv import dotenv_values
 
+    from agent.definition import load_agent_file
     from core.clock import SYSTEM_CLOCK
     from core.config import ConfigError, load_settings
 
     dotenv_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env")
     environ = {**dotenv_values(dotenv_path), **os.environ}
     try:
-        load_settings(environ, today=SYSTEM_CLOCK.today())
+        load_settings(environ, today=SYSTEM_CLOCK.today(), agent=load_agent_file(environ))
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -30,7 +30,6 @@ USAGE_FIELDS = {
     "outputTextTokens": "output_text_tokens",
     "outputAudioTokens": "output_audio_tokens",
 }
-TELEMETRY_FIELDS = {"attemptId", "event", "mode", "reason", "connectMs", "durationMs", "usage", "estimatedCostUsd"}
 PAGE_SIZE = 20
 MAX_TEXT = 200  # reasons and request ids are short; a longer one is cut, never refused
 

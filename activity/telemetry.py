@@ -5,7 +5,6 @@ from sqlalchemy.exc import IntegrityError
 
 from activity.retention import prune_now_and_then
 from activity.tables import (
-    TELEMETRY_FIELDS,
     USAGE_FIELDS,
     VOICE_EVENTS,
     VOICE_MODES,
@@ -13,59 +12,68 @@ from activity.tables import (
     utc_now,
     voice_sessions,
 )
+from core.body_schema import BodySchema
 from core.database import database
-from core.errors import bad_request
 from core.metrics import count_voice_event
+
+
+def _milliseconds():
+    # A day is far beyond any voice session (OpenAI ends them after 60 minutes).
+    return _non_negative(24 * 3600 * 1000)
+
+
+def _non_negative(ceiling):
+    return {"type": ["number", "null"], "minimum": 0, "maximum": ceiling,
+            "message": f"{{at}} must be a number from 0 to {ceiling:,} or null."}
+
+
+_TELEMETRY_PROPERTIES = {
+    "attemptId": {"type": "string", "minLength": 1, "maxLength": 100,
+                  "message": "attemptId must be a string of 1 to 100 characters."},
+    "event": {"enum": list(VOICE_EVENTS), "message": f"event must be one of {', '.join(VOICE_EVENTS)}."},
+    "mode": {"enum": list(VOICE_MODES), "message": f"mode must be one of {', '.join(VOICE_MODES)}."},
+    "reason": {"type": ["string", "null"], "message": "reason must be a string or null."},
+    "connectMs": _milliseconds(),
+    "durationMs": _milliseconds(),
+    "estimatedCostUsd": _non_negative(1_000_000),
+    "usage": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {name: _non_negative(10**12) for name in USAGE_FIELDS},
+        "message": f"usage must be null or an object with {', '.join(USAGE_FIELDS)}.",
+    },
+}
+TELEMETRY = BodySchema({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["attemptId", "event", "mode"],
+    "properties": _TELEMETRY_PROPERTIES,
+    "message": {
+        "type": 'The body must be a JSON object such as {"attemptId": "...", "event": "connected", ...}.',
+        "additionalProperties": "Unknown field '{field}': telemetry may carry only "
+                                f"{', '.join(sorted(_TELEMETRY_PROPERTIES))}.",
+    },
+})
 
 
 def parse_voice_event(payload):
     """Checks a telemetry body from the voice page; returns the clean event or raises bad_request with the reason."""
-    if not isinstance(payload, dict):
-        raise bad_request("The body must be a JSON object such as {\"attemptId\": \"...\", \"event\": \"connected\", ...}.")
-    unknown = sorted(set(payload) - TELEMETRY_FIELDS)
-    if unknown:
-        raise bad_request(f"Unknown field '{unknown[0]}': telemetry may carry only {', '.join(sorted(TELEMETRY_FIELDS))}.")
-    attempt_id = payload.get("attemptId")
-    if not isinstance(attempt_id, str) or not 1 <= len(attempt_id) <= 100:
-        raise bad_request("attemptId must be a string of 1 to 100 characters.")
-    if payload.get("event") not in VOICE_EVENTS:
-        raise bad_request(f"event must be one of {', '.join(VOICE_EVENTS)}.")
-    if payload.get("mode") not in VOICE_MODES:
-        raise bad_request(f"mode must be one of {', '.join(VOICE_MODES)}.")
-    reason = payload.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise bad_request("reason must be a string or null.")
+    TELEMETRY.check(payload)
     event = {
-        "attempt_id": attempt_id,
+        "attempt_id": payload["attemptId"],
         "event": payload["event"],
         "mode": payload["mode"],
-        "reason": cut_text(reason),
-        "connect_ms": _milliseconds(payload, "connectMs"),
-        "duration_ms": _milliseconds(payload, "durationMs"),
-        "estimated_cost_usd": _non_negative(payload, "estimatedCostUsd", "estimatedCostUsd", 1_000_000),
+        "reason": cut_text(payload.get("reason")),
+        "connect_ms": payload.get("connectMs"),
+        "duration_ms": payload.get("durationMs"),
+        "estimated_cost_usd": payload.get("estimatedCostUsd"),
     }
     usage = payload.get("usage")
     if usage is not None:
-        if not isinstance(usage, dict) or set(usage) - set(USAGE_FIELDS):
-            raise bad_request(f"usage must be null or an object with {', '.join(USAGE_FIELDS)}.")
         for name, column in USAGE_FIELDS.items():
-            value = _non_negative(usage, name, f"usage.{name}", 10**12)
+            value = usage.get(name)
             event[column] = None if value is None else int(value)
     return event
-
-
-def _non_negative(container, name, label, ceiling):
-    value = container.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= ceiling:
-        raise bad_request(f"{label} must be a number from 0 to {ceiling:,} or null.")
-    return value
-
-
-def _milliseconds(payload, name):
-    # A day is far beyond any voice session (OpenAI ends them after 60 minutes).
-    return _non_negative(payload, name, name, 24 * 3600 * 1000)
 
 
 def record_voice_event(admin, payload):

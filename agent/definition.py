@@ -1,7 +1,9 @@
 """The agent file (AGENT_FILE, TOML): one agent's instructions, HTTP tools and MCP servers, loaded and checked at start-up.
 
-API (core/config.py calls it; everything else reads `settings.agent`):
+API (app.py and gunicorn.conf.py call load_agent_file and hand the definition to core.config.load_settings;
+everything else reads `settings.agent`):
 
+    load_agent_file(environ) -> AgentDefinition | None    # AGENT_FILE's; raises core.env.ConfigError naming AGENT_FILE
     load_definition(path, environ) -> AgentDefinition     # raises DefinitionError(message) naming file and line/key
     AgentDefinition(instructions, voice_instructions, tools: tuple[HttpTool, ...], mcp_servers: tuple[McpServer, ...],
                     language, vocabulary: tuple[str, ...])   # hints for transcribing the admin's speech
@@ -21,6 +23,8 @@ from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+
+from core.env import ConfigError, text
 
 NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -89,6 +93,18 @@ def redact(text, secrets):
         if value:
             text = text.replace(value, "${" + variable + "}")
     return text
+
+
+def load_agent_file(environ):
+    """The agent file named by AGENT_FILE, loaded and checked (its ${VAR}s from the same environment), or None; a bad
+    file raises ConfigError naming AGENT_FILE, like any other setting, so start-up stops with its one line."""
+    path = text(environ, "AGENT_FILE")
+    if path is None:
+        return None
+    try:
+        return load_definition(path, environ)
+    except DefinitionError as error:
+        raise ConfigError("AGENT_FILE", path, str(error)) from None
 
 
 def load_definition(path, environ):

@@ -47,7 +47,7 @@ from agent.executor import (
     parse_arguments,
     run_http,
 )
-from chat.loop import BackgroundLoop
+from core.background_loop import BackgroundLoop
 
 log = logging.getLogger(__name__)
 _loop = BackgroundLoop(name="agent-mcp")

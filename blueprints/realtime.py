@@ -18,6 +18,7 @@ from flask import (
 
 import activity
 from blueprints.auth import login_required
+from core.body_schema import BodySchema
 from core.errors import ApiError, bad_request
 from core.extensions import (
     PREPARE_MINT_SCOPE,
@@ -129,8 +130,27 @@ def _session_tools():
     return tools.function_tools() if tools is not None else None
 
 
-TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approved")
 MAX_CALL_ID_CHARS = 200
+TOOL_CALL_EXAMPLE = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
+TOOL_CALL = BodySchema({
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "arguments", "call_id"],
+    "properties": {
+        "name": {"type": "string", "pattern": r"\S",
+                 "message": "name must be the tool's name as the model called it, a non-empty string."},
+        "arguments": {"type": "string", "message": "arguments must be the JSON text the model produced (a string such "
+                      "as \"{}\"), exactly as in the function call's arguments."},
+        "call_id": {"type": "string", "minLength": 1, "maxLength": MAX_CALL_ID_CHARS, "message": "call_id must be the "
+                    f"function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters."},
+        "approved": {"type": "boolean",
+                     "message": "approved must be true or false (true only after the admin approved this call)."},
+    },
+    "message": {
+        "type": f"The body must be a JSON object (Content-Type: application/json) such as {TOOL_CALL_EXAMPLE}.",
+        "additionalProperties": "Unknown field '{field}': a tool call carries only name, arguments, call_id, approved.",
+    },
+})
 
 
 @bp.post("/api/v1/realtime/tool-calls")
@@ -159,26 +179,9 @@ def run_tool_call():
 
 def parse_tool_call(body):
     """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approved (bool)}."""
-    example = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
-    if not isinstance(body, dict):
-        raise bad_request(f"The body must be a JSON object (Content-Type: application/json) such as {example}.")
-    unknown = sorted(set(body) - set(TOOL_CALL_FIELDS))
-    if unknown:
-        raise bad_request(f"Unknown field '{unknown[0]}': a tool call carries only {', '.join(TOOL_CALL_FIELDS)}.")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise bad_request("name must be the tool's name as the model called it, a non-empty string.")
-    arguments = body.get("arguments")
-    if not isinstance(arguments, str):
-        raise bad_request("arguments must be the JSON text the model produced (a string such as \"{}\"), "
-                          "exactly as in the function call's arguments.")
-    call_id = body.get("call_id")
-    if not isinstance(call_id, str) or not 1 <= len(call_id) <= MAX_CALL_ID_CHARS:
-        raise bad_request(f"call_id must be the function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters.")
-    approved = body.get("approved", False)
-    if not isinstance(approved, bool):
-        raise bad_request("approved must be true or false (true only after the admin approved this call).")
-    return {"name": name.strip(), "arguments": arguments, "call_id": call_id, "approved": approved}
+    TOOL_CALL.check(body)
+    return {"name": body["name"].strip(), "arguments": body["arguments"], "call_id": body["call_id"],
+            "approved": body.get("approved", False)}
 
 
 def _elapsed_ms(started):
@@ -216,11 +219,9 @@ def refresh_tools():
     if tools is not None:
         problems = tools.refresh()
         log.info("tools refreshed by %s: %d tools, %d MCP server(s) missing", g.admin, len(tools.listed()), len(problems))
-    if not request.headers.get("HX-Request"):
-        flash("Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh.",
-              "info")
-        return redirect(url_for("realtime.voice_page"))
-    return render_template("realtime/_status.html", status=voice_status(current_settings(), g.admin, tools))
+    message = "Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh."
+    return _fragment_or_flash(message, "info", "realtime/_status.html",
+                              status=voice_status(current_settings(), g.admin, tools))
 
 
 @bp.post("/admin/voice/test-connection")
@@ -228,11 +229,17 @@ def refresh_tools():
 @mint_limit
 def test_connection():
     result = run_connection_test(current_settings(), openai_client(), g.admin, g.admin_openai_id)
-    if not request.headers.get("HX-Request"):
-        # Without JavaScript the form posts normally: say the result on the voice page.
-        flash(result["summary"], "info" if result["ok"] else "error")
-        return redirect(url_for("realtime.voice_page"))
-    return render_template("realtime/_test_result.html", result=result)
+    return _fragment_or_flash(result["summary"], "info" if result["ok"] else "error", "realtime/_test_result.html",
+                              result=result)
+
+
+def _fragment_or_flash(message, category, template, **context):
+    """The answer to a status panel form: htmx swaps in the fragment; posted without JavaScript, the form gets the
+    outcome said on the voice page (flashed, then redirected there)."""
+    if request.headers.get("HX-Request"):
+        return render_template(template, **context)
+    flash(message, category)
+    return redirect(url_for("realtime.voice_page"))
 
 
 # A voice page reports about three events an attempt; a page stuck in a loop must not fill the activity record.

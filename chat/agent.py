@@ -14,7 +14,7 @@ HISTORY_ITEMS = 40
 
 def build_openai_client(settings):
     """The async client of every chat model call. It is created once and used only on the background loop, where
-    its connection pool lives (chat/loop.py)."""
+    its connection pool lives (core/background_loop.py, kept by chat/service.py)."""
     return AsyncOpenAI(
         api_key=settings.openai.api_key or "missing",
         base_url=settings.openai.base_url,

@@ -1,7 +1,9 @@
 """The app's configuration: read from the environment and validated once at start-up into frozen settings groups.
 
-Each group (openai, realtime, turn, chat, auth, server, metrics, agent) is built by one loader below from the variables
-.env.example documents; a bad value stops start-up with a ConfigError naming the variable and what is allowed.
+Each group (openai, realtime, turn, chat, auth, server, metrics) is built by one loader below from the variables
+.env.example documents; a bad value stops start-up with a ConfigError naming the variable and what is allowed. The
+agent file (AGENT_FILE) is the agent layer's to read (agent.definition.load_agent_file): core imports nothing above
+it, so the caller loads the file and hands the definition in.
 """
 
 import ipaddress
@@ -9,7 +11,6 @@ import json
 import re
 from urllib.parse import urlparse
 
-from agent.definition import DefinitionError, load_definition
 from core.env import ConfigError, flag, model_name, number, rate_limit, text
 from core.openai_catalog import (
     DEFAULT_BASE_URL,
@@ -56,11 +57,15 @@ REALTIME_PRICE_VARIABLES = {
 }
 
 
-def load_settings(environ, *, today):
+def load_settings(environ, *, today, agent=None):
     """Builds Settings from a mapping of environment variables, or raises ConfigError. `today` (YYYY-MM-DD, from the
-    app's clock: core.clock) decides which models have shut down."""
+    app's clock: core.clock) decides which models have shut down. `agent`: the agent file's definition, from
+    agent.definition.load_agent_file(environ), or None; its instructions are the agents' unless a variable says
+    otherwise."""
+    if agent is None and text(environ, "AGENT_FILE") is not None:
+        # Settings without the file's tools and instructions would look fine and be wrong: say so instead.
+        raise TypeError("AGENT_FILE is set: hand load_settings its definition, agent=load_agent_file(environ)")
     debug = flag(environ, "FLASK_DEBUG", False)
-    agent = _agent(environ)
     realtime = _realtime(environ, today, agent)
     warning = realtime_model_warning(realtime.model, today)
     return Settings(
@@ -319,20 +324,6 @@ def _chatkit_script_url(environ):
             "on this site such as /static/vendor/chatkit.js (the content security policy allows no other host)",
         )
     return url
-
-
-# --- agent ---------------------------------------------------------------------------------------------------
-
-
-def _agent(environ):
-    """The agent file named by AGENT_FILE, loaded and checked (its ${VAR}s from the same environment), or None."""
-    path = text(environ, "AGENT_FILE")
-    if path is None:
-        return None
-    try:
-        return load_definition(path, environ)
-    except DefinitionError as error:
-        raise ConfigError("AGENT_FILE", path, str(error)) from None
 
 
 # --- auth, server, metrics -----------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
-"""The settings the app runs with: one frozen group per concern, built once by core/config.py's load_settings."""
+"""The settings the app runs with: one frozen group per concern, built once by core/config.py's load_settings.
 
-from dataclasses import dataclass, field
+The groups name and type the settings; their defaults live in one place, where core/config.py reads each variable
+(the dataclasses have none, so no default is written twice)."""
 
-from agent.definition import AgentDefinition
-from core.openai_catalog import DEFAULT_CHAT_MODEL, DEFAULT_CHATKIT_SCRIPT_URL, DEFAULT_REALTIME_MODEL, realtime_prices
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -11,8 +11,8 @@ class OpenAISettings:
     api_key: str | None
     base_url: str
     timeout_seconds: float
-    connect_timeout_seconds: float = 3.05
-    sandbox: bool = False  # OPENAI_SANDBOX: the base URL is the local sandbox (make run)
+    sandbox: bool  # OPENAI_SANDBOX: the base URL is the local sandbox (make run)
+    connect_timeout_seconds: float = 3.05  # not a variable: how long a TCP connect to OpenAI may take
 
 
 @dataclass(frozen=True)
@@ -25,38 +25,38 @@ class RealtimeSettings:
     connect: str  # ephemeral or relay
     secret_ttl_seconds: int
     ice_servers: tuple
-    max_session_minutes: int = 30
-    connect_timeout_seconds: float = 15.0
-    turn_detection: str = "semantic_vad"  # or server_vad
-    eagerness: str = "auto"  # semantic_vad's: auto, low, medium or high
-    noise_reduction: str | None = "near_field"  # or far_field; None: off
-    transcription_language: str | None = None  # the agent file's `language` (ISO-639-1)
-    vocabulary: tuple = ()  # the agent file's `vocabulary`: names transcription should spell as written
+    max_session_minutes: int
+    connect_timeout_seconds: float
+    turn_detection: str  # semantic_vad or server_vad
+    eagerness: str  # semantic_vad's: auto, low, medium or high
+    noise_reduction: str | None  # near_field or far_field; None: off
+    transcription_language: str | None  # the agent file's `language` (ISO-639-1)
+    vocabulary: tuple  # the agent file's `vocabulary`: names transcription should spell as written
     # USD per million tokens, for the voice page's cost estimate (keys as the page's data-prices expects).
     # Empty when the catalog does not price the model: the page then shows "not priced" and counts tokens only.
-    prices: dict = field(default_factory=lambda: realtime_prices(DEFAULT_REALTIME_MODEL))
+    prices: dict
 
 
 @dataclass(frozen=True)
 class TurnSettings:
-    shared_secret: str | None = None
-    urls: tuple = ()
-    credential_ttl_seconds: int = 3900
+    shared_secret: str | None
+    urls: tuple
+    credential_ttl_seconds: int
 
 
 @dataclass(frozen=True)
 class ChatSettings:
-    mode: str = "self-hosted"  # or hosted: an Agent Builder workflow
-    agent_id: str | None = None
-    model: str = DEFAULT_CHAT_MODEL
-    instructions: str | None = None
-    domain_key: str | None = None
-    script_url: str = DEFAULT_CHATKIT_SCRIPT_URL
-    rate_limit: str = "30 per minute"  # POST /chatkit per admin
-    transcript_rate_limit: str = "60 per minute"  # voice transcripts per admin
-    max_streams_per_admin: int = 3
-    max_streams_per_worker: int = 32
-    retention_days: int = 90
+    mode: str  # self-hosted, or hosted: an Agent Builder workflow
+    agent_id: str | None
+    model: str
+    instructions: str | None
+    domain_key: str | None
+    script_url: str
+    rate_limit: str  # POST /chatkit per admin
+    transcript_rate_limit: str  # voice transcripts per admin
+    max_streams_per_admin: int
+    max_streams_per_worker: int
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ class AuthSettings:
     mint_rate_limit: str
     login_rate_limit: str
     ratelimit_storage_uri: str
-    login_user_rate_limit: str = "10 per 15 minutes"  # failed sign-ins per username, from any address
-    session_lifetime_hours: float = 12.0  # a session ends this long after sign-in, however active
-    session_idle_minutes: float = 60.0  # ... or this long after its last request
-    tool_rate_limit: str = "30 per minute"  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
+    login_user_rate_limit: str  # failed sign-ins per username, from any address
+    session_lifetime_hours: float  # a session ends this long after sign-in, however active
+    session_idle_minutes: float  # ... or this long after its last request
+    tool_rate_limit: str  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
 
 
 @dataclass(frozen=True)
@@ -78,17 +78,17 @@ class ServerSettings:
     force_https: bool
     database_url: str | None
     activity_retention_days: int
-    trusted_proxies: int = 0
-    log_format: str = "text"
-    # The direct peers (REMOTE_ADDR) whose X-Forwarded-* headers are believed; loopback by default.
-    trusted_proxy_addresses: tuple = ()
+    trusted_proxies: int
+    log_format: str
+    # The direct peers (REMOTE_ADDR) whose X-Forwarded-* headers are believed.
+    trusted_proxy_addresses: tuple
 
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    allow: tuple = ()
-    token: str | None = None
-    multiproc_dir: str | None = None
+    allow: tuple
+    token: str | None
+    multiproc_dir: str | None
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,12 @@ class Settings:
     chat: ChatSettings
     auth: AuthSettings
     server: ServerSettings
-    turn: TurnSettings = TurnSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    agent: AgentDefinition | None = None  # AGENT_FILE: tools and instructions for voice and chat (docs/agent.md)
-    warnings: tuple = ()
+    turn: TurnSettings
+    metrics: MetricsSettings
+    # AGENT_FILE: tools and instructions for voice and chat (docs/agent.md), an agent.definition.AgentDefinition
+    # loaded by the agent layer, or None. Typed loosely so core imports nothing above it.
+    agent: object
+    warnings: tuple
 
     @property
     def realtime_calls_url(self):

@@ -16,10 +16,11 @@ import asyncio
 import contextlib
 import json
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 
 from aiohttp import web
+
+from core.background_loop import BackgroundLoop
 
 
 def sample_data(now):
@@ -124,17 +125,12 @@ async def start(token, host="127.0.0.1", port=0):
 @contextlib.contextmanager
 def running(token):
     """Serves the API from a thread on a free loopback port; yields its base URL and stops it on exit."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner, url = asyncio.run_coroutine_threadsafe(start(token), loop).result(10)
-    try:
-        yield url
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with BackgroundLoop(name="platform-api") as loop:
+        runner, url = loop.run(start(token), timeout=10)
+        try:
+            yield url
+        finally:
+            loop.run(runner.cleanup(), timeout=10)
 
 
 def main(argv=None):

@@ -1,38 +1,17 @@
 """Upstream answers shaped like OpenAI's, for the responses mocks (checked against the spec in test_openai_contract)."""
 
+from sandbox.session import default_session
+
 MINTED_SECRET = "ek_68af296e8e408191a1120ab6383263c2"
 CHATKIT_SECRET = "cks_secret_0123456789abcdefghij"
 
 
 def client_secret_response(value=MINTED_SECRET, voice="alloy", model="gpt-realtime-2.1"):
-    return {
-        "value": value,
-        "expires_at": 1956310470,
-        "session": {
-            "type": "realtime",
-            "object": "realtime.session",
-            "id": "sess_C9CiUVUzUzYIssh3ELY1d",
-            "model": model,
-            "output_modalities": ["audio"],
-            "instructions": "You are a friendly assistant.",
-            "tools": [],
-            "tool_choice": "auto",
-            "max_output_tokens": "inf",
-            "tracing": None,
-            "truncation": "auto",
-            "prompt": None,
-            "expires_at": 0,
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "turn_detection": {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
-                                       "silence_duration_ms": 200, "idle_timeout_ms": None,
-                                       "create_response": True, "interrupt_response": True},
-                },
-                "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": voice, "speed": 1.0},
-            },
-        },
-    }
+    """A client secret answer around the session the sandbox reports (sandbox/session.py, the GA shape's one home)."""
+    session = default_session(model)
+    session["id"] = "sess_C9CiUVUzUzYIssh3ELY1d"
+    session["audio"]["output"]["voice"] = voice
+    return {"value": value, "expires_at": 1956310470, "session": session}
 
 
 def chatkit_session_response(secret=CHATKIT_SECRET, workflow_id="wf_test123", user="admin_x"):

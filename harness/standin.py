@@ -16,11 +16,11 @@ import itertools
 import json
 import socket
 import struct
-import threading
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from core.background_loop import BackgroundLoop
 from harness.payloads import (
     ANSWER_SDP,
     chatkit_session_response,
@@ -286,9 +286,8 @@ class StandIn:
 
     def __init__(self, behaviour=None):
         self.upstream = StandInUpstream(behaviour)
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="standin-upstream", daemon=True)
+        self._loop = BackgroundLoop(name="standin-upstream")
+        self._runner = None
         self.port = None
 
     @property
@@ -307,28 +306,24 @@ class StandIn:
     def stats(self):
         return self.upstream.stats
 
-    def _run(self):
-        asyncio.set_event_loop(self._loop)
+    async def _start(self):
         runner = web.AppRunner(self.upstream.app, access_log=None, shutdown_timeout=0.1)
-        self._loop.run_until_complete(runner.setup())
+        await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]
-        self._runner = runner
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(runner.cleanup())
-        self._loop.close()
+        await site.start()
+        return runner, site._server.sockets[0].getsockname()[1]
 
     def __enter__(self):
-        self._thread.start()
-        if not self._ready.wait(timeout=30):
-            raise RuntimeError("the stand-in upstream did not start within 30 s")
+        try:
+            self._runner, self.port = self._loop.run(self._start(), timeout=30)
+        except TimeoutError:
+            self._loop.stop()
+            raise RuntimeError("the stand-in upstream did not start within 30 s") from None
         return self
 
     def __exit__(self, *exc):
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
+        self._loop.run(self._runner.cleanup(), timeout=30)
+        self._loop.stop(timeout=30)
 
 
 def closed_port():

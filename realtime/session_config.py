@@ -1,12 +1,27 @@
 """The GA Realtime session object this console asks for, and the overrides an admin may add to it."""
 
+from core.body_schema import BodySchema
 from core.env import ConfigError
 from core.errors import bad_request
 from core.openai_catalog import MAX_INSTRUCTIONS_CHARS, realtime_voice_problem, transcription_vocabulary_field
 
-OVERRIDE_FIELDS = ("voice", "instructions")
-# Not an override: {"prepare": true} marks a secret the voice page mints ahead of the Start click (docs/api.md).
-REQUEST_FIELDS = (*OVERRIDE_FIELDS, "prepare")
+# {"prepare": true} is not an override: it marks a secret the voice page mints ahead of the Start click (docs/api.md).
+SESSION_REQUEST = BodySchema({
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "prepare": {"type": ["boolean", "null"], "message": "prepare must be true or false."},
+        "voice": {"type": ["string", "null"], "message": 'voice must be a string such as "marin".'},
+        "instructions": {"type": ["string", "null"], "maxLength": MAX_INSTRUCTIONS_CHARS, "message": {
+            "type": "instructions must be a string.",
+            "maxLength": f"instructions are {{length}} characters; at most {MAX_INSTRUCTIONS_CHARS:,} are allowed.",
+        }},
+    },
+    "message": {
+        "type": 'The body must be a JSON object such as {"voice": "marin"}.',
+        "additionalProperties": "Unknown field '{field}': a session request may carry only voice, instructions and prepare.",
+    },
+})
 
 
 def realtime_session_config(settings, *, voice=None, instructions=None, tools=None):
@@ -63,31 +78,16 @@ def parse_session_overrides(body):
     """The admin's optional voice/instructions overrides, checked by the same rules as the configuration."""
     if body is None:
         return {}
-    if not isinstance(body, dict):
-        raise bad_request("The body must be a JSON object such as {\"voice\": \"marin\"}.")
-    unknown = sorted(set(body) - set(REQUEST_FIELDS))
-    if unknown:
-        raise bad_request(
-            f"Unknown field '{unknown[0]}': a session request may carry only voice, instructions and prepare."
-        )
-    if body.get("prepare") is not None and not isinstance(body["prepare"], bool):
-        raise bad_request("prepare must be true or false.")
+    SESSION_REQUEST.check(body)
     overrides = {}
     if body.get("voice") is not None:
-        if not isinstance(body["voice"], str):
-            raise bad_request("voice must be a string such as \"marin\".")
         voice = body["voice"].strip().lower()
         problem = realtime_voice_problem(voice)
         if problem:
             raise bad_request(str(ConfigError("voice", voice, problem)))
         overrides["voice"] = voice
     if body.get("instructions") is not None:
-        instructions = body["instructions"]
-        if not isinstance(instructions, str):
-            raise bad_request("instructions must be a string.")
-        if len(instructions) > MAX_INSTRUCTIONS_CHARS:
-            raise bad_request(f"instructions are {len(instructions):,} characters; at most {MAX_INSTRUCTIONS_CHARS:,} are allowed.")
-        overrides["instructions"] = instructions
+        overrides["instructions"] = body["instructions"]
     return overrides
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent.definition import DefinitionError, load_definition
+from agent.definition import DefinitionError, load_agent_file, load_definition
 from core.config import ConfigError, load_settings
 from tests.support import TODAY
 
@@ -30,6 +30,11 @@ label = "warehouse"
 url = "http://127.0.0.1:9/mcp"
 allowed_tools = ["row_count"]
 '''
+
+
+def settings_of(env):
+    """Settings built as app.py builds them: the agent layer reads AGENT_FILE, load_settings takes the definition."""
+    return load_settings(env, today=TODAY, agent=load_agent_file(env))
 
 
 @pytest.fixture
@@ -116,25 +121,33 @@ def test_a_missing_file_is_named(tmp_path):
 
 
 def test_settings_agent_is_none_without_agent_file():
-    assert load_settings(ENV, today=TODAY).agent is None
+    assert load_agent_file(ENV) is None
+    assert load_settings(ENV, today=TODAY, agent=load_agent_file(ENV)).agent is None
+
+
+def test_settings_refuse_an_agent_file_they_were_not_handed(write):
+    with pytest.raises(TypeError, match="agent=load_agent_file"):
+        load_settings({**ENV, "AGENT_FILE": write(GOOD)}, today=TODAY)
 
 
 def test_a_bad_agent_file_stops_start_up_naming_agent_file(write):
     path = write(GOOD.replace('method = "post"', 'method = "FETCH"'))
     with pytest.raises(ConfigError, match=r"^AGENT_FILE=.* is not allowed: .*tools\[1\]\.method: 'FETCH'") as raised:
-        load_settings({**ENV, "AGENT_FILE": path}, today=TODAY)
+        load_agent_file({**ENV, "AGENT_FILE": path})
     assert raised.value.variable == "AGENT_FILE"
 
 
 def test_the_agent_files_instructions_apply_to_voice_and_chat_when_the_variables_are_unset(write):
-    settings = load_settings({**ENV, "AGENT_FILE": write(GOOD)}, today=TODAY)
+    env = {**ENV, "AGENT_FILE": write(GOOD)}
+    settings = load_settings(env, today=TODAY, agent=load_agent_file(env))
     assert settings.realtime.instructions == "You help the admins.\n\nSpeak briefly."
     assert settings.chat.instructions == "You help the admins."
 
 
 def test_the_instruction_variables_override_the_agent_file_when_set(write):
-    settings = load_settings({**ENV, "AGENT_FILE": write(GOOD), "OPENAI_REALTIME_INSTRUCTIONS": "Voice words.",
-                              "CHATKIT_INSTRUCTIONS": "Chat words."}, today=TODAY)
+    env = {**ENV, "AGENT_FILE": write(GOOD), "OPENAI_REALTIME_INSTRUCTIONS": "Voice words.",
+           "CHATKIT_INSTRUCTIONS": "Chat words."}
+    settings = load_settings(env, today=TODAY, agent=load_agent_file(env))
     assert (settings.realtime.instructions, settings.chat.instructions) == ("Voice words.", "Chat words.")
 
 
@@ -197,8 +210,7 @@ def test_the_agent_files_hints_reach_the_voice_sessions_transcription(make_app, 
 def test_the_vocabulary_takes_the_form_each_transcription_model_reads(write, model, fields):
     from realtime.session_config import realtime_session_config
 
-    settings = load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model},
-                             today=TODAY)
+    settings = settings_of({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model})
     transcription = realtime_session_config(settings)["audio"]["input"]["transcription"]
     assert transcription == {"model": model, "language": "en", **fields}
 
@@ -206,13 +218,11 @@ def test_the_vocabulary_takes_the_form_each_transcription_model_reads(write, mod
 @pytest.mark.parametrize("model", ["gpt-realtime-whisper", "gpt-4o-transcribe-diarize"])
 def test_a_vocabulary_a_transcription_model_cannot_read_stops_start_up(write, model):
     with pytest.raises(ConfigError, match=f"its vocabulary cannot reach {model}, which takes no prompt or keywords"):
-        load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model},
-                      today=TODAY)
+        settings_of({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": model})
 
 
 def test_without_transcription_the_hints_have_nothing_to_steer(write):
     from realtime.session_config import realtime_session_config
 
-    settings = load_settings({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": ""},
-                             today=TODAY)
+    settings = settings_of({**ENV, "AGENT_FILE": write(HINTS + GOOD), "OPENAI_REALTIME_TRANSCRIPTION_MODEL": ""})
     assert "transcription" not in realtime_session_config(settings)["audio"]["input"]

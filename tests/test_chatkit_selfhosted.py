@@ -246,7 +246,7 @@ def test_a_client_that_goes_away_cancels_the_run_and_it_is_recorded(alice, model
         if b"Half an ans" in chunk:  # the partial answer reached the browser
             break
     response.close()  # what werkzeug does when the browser disconnects
-    store = chat_app.extensions["chatkit_server"].get().store
+    store = chat_app.extensions["chat"].server().store
     items = store.load_thread_items_sync(thread_id, None, 20, "asc", admin_id_of(chat_app)).data
     kinds = [item.type for item in items]
     assert kinds == ["user_message", "assistant_message", "sdk_hidden_context"]
@@ -366,16 +366,10 @@ def test_the_hosted_chat_page_explains_the_agent_builder_retirement(make_selfhos
 @pytest.fixture
 def sandbox_url():
     """The local sandbox (sandbox/server.py with sandbox/responses.py) on a free port, in a thread."""
-    import threading
-
     from aiohttp import web
 
+    from core.background_loop import BackgroundLoop
     from sandbox.server import create_sandbox_app
-
-    # Everything happens on the sandbox's own thread, whatever loop the test thread may have.
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="sandbox", daemon=True)
-    thread.start()
 
     async def start():
         runner = web.AppRunner(create_sandbox_app())
@@ -384,12 +378,11 @@ def sandbox_url():
         await site.start()
         return runner, site._server.sockets[0].getsockname()[1]
 
-    runner, port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield f"http://127.0.0.1:{port}/v1"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    # Everything happens on the sandbox's own thread, whatever loop the test thread may have.
+    with BackgroundLoop(name="sandbox") as loop:
+        runner, port = loop.run(start(), timeout=10)
+        yield f"http://127.0.0.1:{port}/v1"
+        loop.run(runner.cleanup(), timeout=10)
 
 
 def test_without_a_key_the_sandbox_answers_the_agent_through_the_responses_api(make_selfhosted_app, sandbox_url):
@@ -447,7 +440,7 @@ def test_export_hosted_copies_an_admins_threads_into_the_store(chat_app, openai_
     assert result.exit_code == 0, result.output
     assert "Exported 1 thread(s) with 2 message(s)" in result.output and "1 item(s) other than messages" in result.output
     assert openai_mock.calls[0].request.headers["OpenAI-Beta"] == "chatkit_beta=v1"
-    store = chat_app.extensions["chatkit_server"].get().store
+    store = chat_app.extensions["chat"].server().store
     assert store.load_thread_sync("cthr_1", admin_id_of(chat_app)).title == "Nightly jobs"
     items = store.load_thread_items_sync("cthr_1", None, 10, "asc", admin_id_of(chat_app)).data
     assert [(item.type, item.content[0].text) for item in items] == [
@@ -597,7 +590,7 @@ def test_threads_untouched_for_the_retention_are_deleted_with_their_items(chat_a
 
     model.enqueue(answer("An old answer"))
     old_id = sse_events(chatkit(alice, create_thread("An old question")).get_data())[0]["thread"]["id"]
-    engine = chat_app.extensions["chatkit_server"].engine
+    engine = chat_app.extensions["chat"].engine
     with engine.begin() as connection:
         connection.execute(update(threads_table).where(threads_table.c.id == old_id).values(updated_at=1.0))
     monkeypatch.setitem(retention._last_prune, "at", -retention.PRUNE_INTERVAL_SECONDS)

@@ -8,7 +8,6 @@ import pytest
 import requests
 
 from examples import platform_api
-from tests.support import TODAY
 
 TOKEN = "platform-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -60,14 +59,14 @@ def test_the_module_runs_on_a_free_port_and_says_where():
 
 
 def test_make_run_starts_both_examples_and_the_example_agent_answers_through_them():
+    from agent.definition import load_agent_file
     from agent.mcp_tools import AgentTools
-    from core.config import load_settings
     from scripts.run_dev import start_examples
 
     env = {"SECRET_KEY": "k"}
     processes = start_examples(env)
     try:
-        tools = AgentTools(load_settings(env, today=TODAY).agent)
+        tools = AgentTools(load_agent_file(env))
         assert [tool["name"] for tool in tools.function_tools()] == [
             "list_failed_pipelines", "get_run", "rerun_pipeline", "list_tables", "row_count"]
         assert "orders_daily" in tools.run("list_failed_pipelines", "{}").output

@@ -92,13 +92,15 @@ def test_a_retired_model_raises_the_sdks_not_found_error(client):
      "OPENAI_REALTIME_TRANSCRIPTION_MODEL": "whisper-1"},
 ])
 def test_the_sdk_mints_and_relays_the_session_this_console_configures(client, tmp_path, env):
+    from agent.definition import load_agent_file
     from core.config import load_settings
     from realtime.session_config import realtime_session_config
     from tests.support import TODAY
 
     agent = tmp_path / "agent.toml"
     agent.write_text('instructions = "Help."\nlanguage = "en"\nvocabulary = ["orders_daily", "events_rollup"]\n')
-    settings = load_settings({"SECRET_KEY": "k", "AGENT_FILE": str(agent), **env}, today=TODAY)
+    environ = {"SECRET_KEY": "k", "AGENT_FILE": str(agent), **env}
+    settings = load_settings(environ, today=TODAY, agent=load_agent_file(environ))
     session = realtime_session_config(settings)
     effective = client.realtime.client_secrets.create(session=session).session.to_dict()
     assert effective["audio"]["input"]["turn_detection"]["type"] == settings.realtime.turn_detection

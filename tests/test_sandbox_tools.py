@@ -2,16 +2,15 @@
 OpenAI SDK reads its events, and the real Agents SDK behind our chat server runs a tool against the example platform
 and answers with what it returned."""
 
-import asyncio
 import contextlib
 import json
-import threading
 
 import pytest
 from aiohttp import web
 from openai import OpenAI
 
 from app import create_app
+from core.background_loop import BackgroundLoop
 from core.clock import FixedClock
 from examples import platform_api
 from sandbox.server import API_KEY as SANDBOX_KEY
@@ -32,10 +31,6 @@ TOOLS = [
 @contextlib.contextmanager
 def sandbox_url():
     """The sandbox served from a thread on a free loopback port; yields its /v1 base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
     async def start():
         runner = web.AppRunner(create_sandbox_app(answer_audio="tone"), access_log=None)
         await runner.setup()
@@ -44,14 +39,12 @@ def sandbox_url():
         host, port = runner.addresses[0][:2]
         return runner, f"http://{host}:{port}/v1"
 
-    runner, url = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    try:
-        yield url
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    with BackgroundLoop(name="sandbox") as loop:
+        runner, url = loop.run(start(), timeout=10)
+        try:
+            yield url
+        finally:
+            loop.run(runner.cleanup(), timeout=10)
 
 
 @pytest.fixture(scope="module")

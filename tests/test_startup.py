@@ -31,3 +31,14 @@ def test_flask_run_exits_with_the_message_of_a_bad_setting(debug):
     finished = start([str(VENV_BIN / "flask"), "--app", "wsgi", *debug, "run", "--port", str(free_port())], BAD_VOICE)
     assert finished.returncode != 0
     assert "Configuration error: OPENAI_REALTIME_VOICE='nova' is not allowed" in finished.stderr
+
+
+def test_gunicorn_exits_at_once_with_the_message_of_a_bad_agent_file(tmp_path):
+    # The agent layer reads AGENT_FILE (core imports nothing above it); the master's check must still catch it.
+    missing = tmp_path / "nope.toml"
+    finished = start([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                     {"SECRET_KEY": "test-secret-key", "FORCE_HTTPS": "0", "AGENT_FILE": str(missing),
+                      "GUNICORN_BIND": f"127.0.0.1:{free_port()}", "GUNICORN_WORKERS": "1"})
+    assert finished.returncode != 0
+    assert f"Configuration error: AGENT_FILE='{missing}' is not allowed: {missing}: cannot be read" in finished.stderr
+    assert "Booting worker" not in finished.stderr

@@ -1,9 +1,10 @@
-"""One long-lived asyncio loop per worker process, and a bridge from its async iterators to plain generators.
+"""An asyncio loop in a daemon thread, for synchronous code that must run coroutines: the one home of that pattern.
 
 Flask views are synchronous. Running each request in its own `asyncio.run` would give every request a new loop,
 and the async OpenAI client the Agents SDK caches (its connection pool) is bound to the loop that created it, so
-the second request would fail. Instead one daemon thread runs one loop for the whole process; views submit
-coroutines to it and read streamed chunks back through a thread-safe queue.
+the second request would fail. Instead chat (chat/service.py) keeps one loop for the whole process; views submit
+coroutines to it and read streamed chunks back through a thread-safe queue. The agent's MCP client runs on one too
+(agent/mcp_tools.py), and the harness, the examples and the tests serve their aiohttp apps from one.
 """
 
 import asyncio
@@ -15,10 +16,11 @@ _DONE = object()
 
 
 class BackgroundLoop:
-    """An asyncio loop in a daemon thread; `run` waits for a coroutine, `stream` turns an async iterator into a
-    generator and cancels the producing task when the generator is closed early (the client went away)."""
+    """An asyncio loop in a daemon thread, started on first use; `run` waits for a coroutine, `stream` turns an
+    async iterator into a generator and cancels the producing task when the generator is closed early (the client
+    went away), `stop` ends the loop. As a context manager it stops on exit."""
 
-    def __init__(self, name="chatkit-loop"):
+    def __init__(self, name="background-loop"):
         self._name = name
         self._lock = threading.Lock()
         self._loop = None
@@ -35,6 +37,24 @@ class BackgroundLoop:
                 self._thread.start()
                 self._pid = os.getpid()
             return self._loop
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self, timeout=10):
+        """Stops the loop, waits (up to `timeout`) for its thread and closes it; a later `run` starts a fresh one."""
+        with self._lock:
+            loop, thread, pid = self._loop, self._thread, self._pid
+            self._loop = self._thread = self._pid = None
+        if loop is None or pid != os.getpid():
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        if not thread.is_alive():
+            loop.close()
 
     def run(self, coroutine, timeout=None):
         """Runs `coroutine` on the loop and returns its result (or raises its exception) in the calling thread."""
