@@ -3,6 +3,8 @@
  * in the conversation, and its output handed back to the model, which then answers aloud.
  */
 
+import { announce, notice, onServerEvents } from './events.js';
+
 const DECLINED = 'The admin declined this call, so it was not made. Say so, and ask what to do instead.';
 
 export class ToolCalls {
@@ -10,16 +12,16 @@ export class ToolCalls {
 
   /**
    * url: POST /api/v1/realtime/tool-calls ('' without an agent file); approvalTools: names of the tools the admin
-   * approves per call; csrfToken; call: the VoiceCall; responses: the Responses; list: the conversation's list;
-   * view: the StatusView for failures.
+   * approves per call; csrfToken; call: the VoiceCall, whose session gets the outputs; list: the conversation's list.
    */
-  constructor({ url, approvalTools, csrfToken, call, responses, list, view }) {
-    Object.assign(this, { url, csrfToken, call, responses, list, view });
+  constructor({ root, url, approvalTools, csrfToken, call, list }) {
+    Object.assign(this, { root, url, csrfToken, call, list });
     this.approvalTools = new Set(approvalTools ?? []);
+    onServerEvents(root, { 'response.function_call_arguments.done': (event) => this.#requested(event) });
   }
 
   /** response.function_call_arguments.done: the model asks for a tool. */
-  requested(event) {
+  #requested(event) {
     const { call_id: callId, name, arguments: args } = event;
     if (!callId || this.#seen.has(callId)) return;
     this.#seen.add(callId);
@@ -80,7 +82,7 @@ export class ToolCalls {
 
   #failed(session, { callId, name, entry }, message, code) {
     entry.failed(message, code);
-    this.view.showMessage(`The tool ${name} failed: ${message}`, 'warn');
+    notice(this.root, `The tool ${name} failed: ${message}`, 'warn');
     this.#answer(session, callId, `The tool failed: ${message}`);
   }
 
@@ -91,7 +93,7 @@ export class ToolCalls {
       type: 'conversation.item.create',
       item: { type: 'function_call_output', call_id: callId, output: String(output ?? '') },
     });
-    if (sent) this.responses.request();
+    if (sent) announce(this.root, 'voice:response-wanted');
   }
 }
 
