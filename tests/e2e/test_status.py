@@ -73,6 +73,8 @@ def test_test_connection_reports_a_latency_and_never_the_secret(signed_in_page, 
 
 def test_test_connection_explains_a_refusal(signed_in_page, sandbox):
     page = signed_in_page()
+    # The page mints ahead of the click as it loads (static/js/voice/prepare.js): the refusal is for Test connection.
+    expect(page.locator("#voice-console")).to_have_attribute("data-prepared", "ready")
     sandbox.control(fail_next_mints={"count": 1, "status": 401})
     page.get_by_role("button", name="Test connection").click()
     result = page.locator("#test-connection-result")
