@@ -4,7 +4,8 @@ in the same run, their clicks interleaved, so a busy machine slows both alike:
 
 - prepared ("instant start", the default): the peer connection, its offer and (ephemeral mode) the secret are
   made before the click; the click posts the offer while the microphone starts;
-- current (the page with ?prepare=off): microphone ∥ mint, then the SDP exchange, then ICE/DTLS.
+- at-click (the page with ?prepare=off): the click readies the same call itself, beside the microphone: mint,
+  peer and offer, then the SDP exchange and ICE/DTLS (one connect path: preparing is only its optional first step).
 
     .venv/bin/python -m bench.bench_connect                                  # 10 runs per row, both modes
     .venv/bin/python -m bench.bench_connect --runs 20 --latencies 100:100 --mic-ms 300
@@ -12,8 +13,8 @@ in the same run, their clicks interleaved, so a busy machine slows both alike:
 
 "Connected" is what the page shows, measured by the page itself from the Start click (performance.now()): the
 `oai-events` data channel is open and the microphone is live. The model column is what the injected delays
-alone predict: current = max(mic, mint) + SDP in ephemeral mode, mic + SDP in relay mode (no mint; the server
-relays the offer); prepared = max(mic, SDP). The prepared flow's clicks wait until the page shows
+alone predict: at-click = max(mic, mint + SDP) in ephemeral mode, max(mic, SDP) in relay mode (no mint; the
+server relays the offer); prepared = max(mic, SDP). The prepared flow's clicks wait until the page shows
 data-prepared="ready" (it prepares again after each hang-up), as an admin's click would find it.
 """
 
@@ -38,7 +39,7 @@ def parse_latencies(text):
     return pairs
 
 
-FLOWS = ("prepared", "current")
+FLOWS = ("prepared", "at-click")
 
 
 def slow_microphone(delay_ms):
@@ -61,15 +62,15 @@ def slow_microphone(delay_ms):
 
 def open_flow(browser, app_url, flow, mic_ms):
     page = open_voice_page(browser, app_url, init_scripts=[slow_microphone(mic_ms)])
-    if flow == "current":
+    if flow == "at-click":
         page.goto("/admin/voice?prepare=off")  # admin-voice.js then makes nothing before the click
     return page
 
 
 def model_ms(mode, flow, mint_ms, sdp_ms, mic_ms):
-    if flow == "prepared":
+    if flow == "prepared" or mode == "relay":
         return max(mic_ms, sdp_ms)
-    return (max(mic_ms, mint_ms) if mode == "ephemeral" else mic_ms) + sdp_ms
+    return max(mic_ms, mint_ms + sdp_ms)
 
 
 def connect_once(page):

@@ -65,6 +65,10 @@ class Sandbox:
     def state(self):
         return self._call("GET", "/_sandbox/state")
 
+    def call_events(self, call_id):
+        """Every event of one of the sandbox's newest calls, both ways, in order: [{"from", "event"}]."""
+        return self._call("GET", f"/_sandbox/calls/{call_id}/events")["events"]
+
     def hang_up(self, call_id):
         """Ends a call from the sandbox's side, as a dropped connection would."""
         return self._call("POST", f"/v1/realtime/calls/{call_id}/hangup", {}, {"Authorization": f"Bearer {SANDBOX_KEY}"})

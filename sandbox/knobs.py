@@ -20,6 +20,8 @@ class Knobs:
     # What the next committed speech is transcribed as (once), e.g. "Which pipelines failed last night?", so a
     # browser test can speak a question; None: "(sandbox heard N s of speech)".
     next_transcript: str | None = None
+    # Milliseconds between a function call's argument deltas: raise it to give a test time to interrupt a call.
+    function_call_delta_ms: float = 10
     # The day the sandbox stands on (YYYY-MM-DD), which decides the models it still serves; None: the machine's.
     today: str | None = None
 

@@ -188,3 +188,15 @@ def check(schema_name, instance):
         param = ".".join(str(p) for p in error.absolute_path)
         violations.append(Violation("invalid_value", param, f"Invalid value for '{param or 'body'}': {error.message}"))
     return violations
+
+
+@lru_cache(maxsize=1)
+def _server_event_schemas():
+    schemas = json.loads(SPEC_PATH.read_text())["components"]["schemas"]
+    return {event_type: name for name, schema in schemas.items() if name.startswith("RealtimeServerEvent")
+            for event_type in schema.get("properties", {}).get("type", {}).get("enum", [])}
+
+
+def server_event_schema(event_type):
+    """The name of the spec's schema for a Realtime server event type, or None if the spec has no such event."""
+    return _server_event_schemas().get(event_type)

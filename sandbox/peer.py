@@ -11,9 +11,10 @@ from aiortc.mediastreams import MediaStreamError
 
 from sandbox.audio import AnswerAudioTrack, frame_level, frame_ms
 from sandbox.conversation import ConversationRecord
-from sandbox.responding import INPUT_AUDIO_TOKENS_PER_S, Responding, text_tokens
+from sandbox.item_order import ItemOrder
+from sandbox.responding import DELTA_INTERVAL_S, INPUT_AUDIO_TOKENS_PER_S, Responding, text_tokens
 from sandbox.session import apply_session_fields, new_id, request_violation
-from sandbox.tools import call_arguments, matching_tool, short_output
+from sandbox.tools import call_arguments, matching_tools, preamble_for, short_output
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class RealtimePeer(Responding):
     """One call: an aiortc peer connection, its `oai-events` data channel and the conversation state."""
 
     def __init__(self, call_id, session, *, answer_audio_mode="auto", max_session_seconds=3600, on_closed=None,
-                 on_session_update=None, next_response=None, next_transcript=None):
+                 on_session_update=None, next_response=None, next_transcript=None, function_call_pace=None,
+                 record=None):
         self.call_id = call_id
         self.session = session
         self.created_at = time.time()
@@ -45,6 +47,10 @@ class RealtimePeer(Responding):
         self._on_session_update = on_session_update
         self._next_response = next_response or (lambda: None)  # the sandbox's next_response knob
         self._next_transcript = next_transcript or (lambda: None)  # the sandbox's next_transcript knob
+        # Seconds between a function call's argument deltas (the function_call_delta_ms knob).
+        self._function_call_pace = function_call_pace or (lambda: DELTA_INTERVAL_S / 3)
+        self.record = record if record is not None else []  # every event both ways: {"from", "event"}
+        self.item_order = ItemOrder()  # previous_item_id of each item
         self._tasks = set()
         self._closing = None
         # Earlier turns become input (partly cached) of later ones, as in OpenAI's billing.
@@ -148,6 +154,7 @@ class RealtimePeer(Responding):
         if self.channel is not None and self.channel.readyState == "open":
             self.channel.send(json.dumps(event))
             self.events_sent += 1
+            self.record.append({"from": "server", "event": event})
         for sideband in list(self.sidebands):
             sideband.send(event)
         return event
@@ -163,6 +170,7 @@ class RealtimePeer(Responding):
         except (TypeError, ValueError):
             self._send_error("invalid_json", "The event is not valid JSON.")
             return
+        self.record.append({"from": "client", "event": event})
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             self._send_error("missing_required_parameter", "Missing required parameter: 'type'.", param="type")
             return
@@ -231,8 +239,9 @@ class RealtimePeer(Responding):
             name = self._function_calls.get(item.get("call_id"), "The tool")
             self._pending_turn = f"{name} returned: {short_output(output)}"
             self._pending_said = None
-        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
-        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+        previous = self.item_order.add(item["id"])
+        self.send({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
 
     def _response_create(self, event):
         if self._response is not None:
@@ -244,10 +253,11 @@ class RealtimePeer(Responding):
             )
             return
         said, self._pending_said = self._pending_said, None
-        tool = matching_tool(self.session, said)
-        if tool is not None:  # the words name a tool: answer with a function call, as the model would
+        tools = matching_tools(self.session, said)
+        if tools:  # the words ask for tools: function calls, as the model would (side by side, said first)
             self._pending_turn = None
-            self._start_function_call(tool, call_arguments(tool, said))
+            calls = [(tool["name"], call_arguments(tool, said)) for tool in tools]
+            self._start_function_calls(calls, preamble_for(tools) if len(tools) > 1 else None)
             return
         reply = self._pending_turn or "Sandbox here. Say something, or type a message."
         self._pending_turn = None
@@ -342,14 +352,19 @@ class RealtimePeer(Responding):
     def _commit(self, item_id, *, create_response):
         heard_ms = self._buffer_speech_ms
         self._buffer_ms = self._buffer_speech_ms = 0.0
-        self.send({"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": item_id})
         item = {"id": item_id, "type": "message", "object": "realtime.item", "status": "completed", "role": "user",
                 "content": [{"type": "input_audio"}]}  # transcript arrives in its own event
-        self.send({"type": "conversation.item.added", "previous_item_id": None, "item": item})
-        self.send({"type": "conversation.item.done", "previous_item_id": None, "item": item})
+        previous = self.item_order.add(item["id"])
+        self.send({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
+        self.send({"type": "conversation.item.added", "previous_item_id": previous, "item": item})
+        self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
         said = self._next_transcript()  # the next_transcript knob: what the admin "said" this time
         transcript = said or f"(sandbox heard {heard_ms / 1000:.1f} s of speech)"
         if (self.session.get("audio") or {}).get("input", {}).get("transcription"):
+            # The transcript streams in word by word, then arrives whole, as gpt-4o-transcribe's does.
+            for index, word in enumerate(transcript.split(" ")):
+                self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id,
+                           "content_index": 0, "delta": word if index == 0 else " " + word})
             self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                        "content_index": 0, "transcript": transcript,
                        "usage": {"type": "duration", "seconds": round(heard_ms / 1000, 1)}})

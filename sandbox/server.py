@@ -5,6 +5,7 @@ Routes live in one table (`Sandbox.routes`); sandbox/responses.py adds its own w
 """
 
 import asyncio
+import collections
 import json
 import logging
 import re
@@ -36,6 +37,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 BETA_GONE = "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API."
 MAX_OFFER_BYTES = 64 * 1024
 MAX_SECRETS_KEPT = 10_000
+# The events of the newest calls, both ways, for tests and for reading what happened (GET /_sandbox/calls/...).
+RECORDED_CALLS = 20
+RECORDED_EVENTS_PER_CALL = 2000
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
@@ -91,6 +95,7 @@ class Sandbox:
                        "session_updates": 0, "sideband_joins": 0}
         self.last_session = None
         self.last_session_update = None
+        self.recorded = collections.OrderedDict()  # call id -> its events, both ways, newest calls last
 
     def today(self):
         """The day that decides which models are served: the `today` knob, else the machine's (OpenAI's is UTC)."""
@@ -109,6 +114,7 @@ class Sandbox:
             ("POST", "/v1/chatkit/sessions/{session_id}/cancel", self.cancel_chatkit_session),
             ("POST", "/_sandbox/control", self.control),
             ("GET", "/_sandbox/state", self.state),
+            ("GET", "/_sandbox/calls/{call_id}/events", self.call_events),
         ]
 
     # --- authentication --------------------------------------------------------------------------
@@ -209,7 +215,9 @@ class Sandbox:
         peer = RealtimePeer(call_id, session, answer_audio_mode=self.options.answer_audio,
                             max_session_seconds=self.options.max_session_seconds,
                             on_closed=self._peer_closed, on_session_update=self._session_updated,
-                            next_response=self.take_next_response, next_transcript=self.take_next_transcript)
+                            next_response=self.take_next_response, next_transcript=self.take_next_transcript,
+                            function_call_pace=lambda: self.knobs.function_call_delta_ms / 1000,
+                            record=self._record_for(call_id))
         try:
             answer = await peer.answer(offer)
         except Exception as error:  # aiortc raises ValueError, KeyError, ... for offers it cannot use
@@ -267,6 +275,12 @@ class Sandbox:
             raise sideband.call_not_found(400)
         await peer.close()
         return web.Response(status=200)
+
+    def _record_for(self, call_id):
+        record = self.recorded[call_id] = collections.deque(maxlen=RECORDED_EVENTS_PER_CALL)
+        while len(self.recorded) > RECORDED_CALLS:
+            self.recorded.popitem(last=False)
+        return record
 
     def _peer_closed(self, peer):
         self.peers.pop(peer.call_id, None)
@@ -350,8 +364,17 @@ class Sandbox:
                       for p in self.peers.values()],
             "last_session": self.last_session,
             "last_session_update": self.last_session_update,
+            "recorded_calls": list(self.recorded),
             "knobs": asdict(self.knobs),
         })
+
+    async def call_events(self, request):
+        """Every event of one of the newest calls, both ways, in order: [{"from": "client"|"server", "event"}]."""
+        call_id = request.match_info["call_id"]
+        if call_id not in self.recorded:
+            return web.json_response({"error": f"no recorded call {call_id!r}; recorded: {list(self.recorded)}"},
+                                     status=404)
+        return web.json_response({"call_id": call_id, "events": list(self.recorded[call_id])})
 
     async def close_peers(self, app=None):
         await asyncio.gather(*(peer.close() for peer in list(self.peers.values())), return_exceptions=True)

@@ -1,8 +1,10 @@
 """How the sandbox plays a model that calls tools: which of the session's function tools the admin's words ask for,
 and arguments that fit the tool's schema.
 
-A tool is asked for when the words contain its name with `_` as spaces ("list failed pipelines"), or share more
-keywords (words of four letters or more, a plural `s` ignored) with its name and description than any other tool.
+Every tool whose name the words contain, its `_` as spaces and its words in any order ("list failed pipelines",
+"rerun the orders_daily pipeline"), is asked for; when they name several, the answer is a preamble and parallel
+calls. Naming none, the tool that shares the most keywords (words of four letters or more, a plural `s` ignored)
+with the words, by its name and description, is asked for.
 Arguments fill the required properties and any time-like property ("since", or a description that says ISO 8601):
 times are 24 hours ago in ISO 8601, other strings take the identifiers the words contain (`orders_daily`, `r-1001`),
 in order.
@@ -30,22 +32,50 @@ def _phrase(text):
     return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
-def matching_tool(session, said):
-    """The function tool of `session` the words `said` ask for, or None (no words, no tools, tool_choice none)."""
+def matching_tools(session, said):
+    """The function tools of `session` the words `said` ask for, in the order the words name them; [] for no words,
+    no tools, or tool_choice none.
+
+    Every tool the words name (all the words of its name, `_` as spaces, in any order: "rerun the orders_daily
+    pipeline" names rerun_pipeline) is asked for, side by side; naming none, the one tool that shares the most
+    keywords with the words, if any.
+    """
     tools = [tool for tool in session.get("tools") or [] if tool.get("type") == "function" and tool.get("name")]
     if not said or not tools or session.get("tool_choice") == "none":
-        return None
-    spoken = _phrase(said)
-    for tool in tools:
-        if _phrase(tool["name"].replace("_", " ")) in spoken:
-            return tool
+        return []
     heard = _words(said)
+    spoken = _phrase(said)
+    named = [tool for tool in tools if _name_words(tool) and _name_words(tool) <= set(_all_words(said))]
+    if named:
+        return sorted(named, key=lambda tool: _first_mention(tool, spoken))
     best, best_score = None, 0
     for tool in tools:
         score = len(heard & (_words(tool["name"].replace("_", " ")) | _words(tool.get("description", ""))))
         if score > best_score:
             best, best_score = tool, score
-    return best
+    return [best] if best else []
+
+
+def _all_words(text):
+    return [word.rstrip("s") for word in re.findall(r"[a-z0-9]+", text.lower())]
+
+
+def _name_words(tool):
+    return set(_all_words(tool["name"].replace("_", " ")))
+
+
+def _first_mention(tool, spoken):
+    """Where the words first mention the tool's name: the whole name if they say it, else its first word."""
+    whole = spoken.find(_phrase(tool["name"].replace("_", " ")))
+    if whole >= 0:
+        return whole
+    return min((spoken.find(f" {word}") for word in _name_words(tool) if f" {word}" in spoken), default=len(spoken))
+
+
+def preamble_for(tools):
+    """What the model says before it calls several tools at once."""
+    names = [tool["name"] for tool in tools]
+    return f"One moment: I am asking {', '.join(names[:-1])} and {names[-1]} at once."
 
 
 def _is_time(name, schema):

@@ -450,14 +450,14 @@ def test_a_session_update_may_turn_noise_reduction_off_with_null(fresh, loopback
     run(scenario())
 
 
-def test_every_response_done_is_followed_by_rate_limits_updated(fresh, loopback_ice):
+def test_every_response_starts_with_rate_limits_updated(fresh, loopback_ice):
     secret = fresh.mint()["value"]
 
     async def scenario():
         async with connected_call(fresh, secret=secret) as call:
             call.send({"type": "response.create"})
-            await call.wait_for("response.done")
-            limits = await call.next_event()
+            await call.wait_for("response.created")
+            limits = await call.next_event()  # as the spec says: at the beginning of a response, not after it
             assert limits["type"] == "rate_limits.updated"
             assert {limit["name"] for limit in limits["rate_limits"]} == {"requests", "tokens"}
 
@@ -730,7 +730,7 @@ PIPELINE_TOOLS = [
                     "required": ["name"]}},
 ]
 FUNCTION_CALL_EVENTS = [
-    "response.created", "response.output_item.added", "conversation.item.added",
+    "response.created", "rate_limits.updated", "response.output_item.added", "conversation.item.added",
     "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
     "conversation.item.done", "response.done",
 ]

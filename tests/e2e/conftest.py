@@ -115,6 +115,13 @@ description = "Whether the warehouse backups are current."
 url = "http://127.0.0.1:${CLOSED_PORT}/backups"
 headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
 timeout_seconds = 3
+
+[[tools]]
+name = "get_run"
+description = "One pipeline run by id (e.g. r-1001), with its error if it failed."
+url = "${PLATFORM_URL}/runs/{run_id}"
+headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
+parameters = { type = "object", properties = { run_id = { type = "string" } }, required = ["run_id"] }
 """
 
 

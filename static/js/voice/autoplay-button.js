@@ -2,20 +2,19 @@
 
 export class AutoplayButton {
   /** audio: the agent's audio element; notice: the box around the button, hidden while audio plays. */
-  constructor({ audio, notice, button }) {
+  constructor({ root, audio, notice, button }) {
     Object.assign(this, { audio, notice, button });
-  }
-
-  listen() {
     // A click is the gesture the browser waits for: play() called from it is allowed.
-    this.button.addEventListener('click', () => {
-      this.audio.play().catch((error) => this.blocked(error));
+    button.addEventListener('click', () => {
+      audio.play().catch((error) => this.#blocked(error));
     });
-    this.audio.addEventListener('playing', () => this.hide());
+    audio.addEventListener('playing', () => this.#hide());
+    root.addEventListener('voice:playback-blocked', ({ detail }) => this.#blocked(detail.error));
+    root.addEventListener('voice:released', () => this.#hide());
   }
 
   /** play() was refused: a NotAllowedError is the autoplay policy, which a click lifts. */
-  blocked(error) {
+  #blocked(error) {
     if (error?.name !== 'NotAllowedError') {
       console.warn('the agent audio did not start', error); // AbortError: the call ended or its stream changed
       return;
@@ -23,7 +22,7 @@ export class AutoplayButton {
     if (this.audio.srcObject) this.notice.hidden = false;
   }
 
-  hide() {
+  #hide() {
     this.notice.hidden = true;
   }
 }

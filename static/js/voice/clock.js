@@ -5,26 +5,24 @@ export class SessionClock {
   #timer = null;
 
   /** call: the VoiceCall, read for its state and session and told to finish at the cap. */
-  constructor({ call, remaining, audioBytes, maxSessionMs }) {
+  constructor({ root, call, remaining, audioBytes, maxSessionMs }) {
     Object.assign(this, { call, remaining, audioBytes, maxSessionMs });
+    root.addEventListener('voice:starting', () => (this.#deadline = null)); // a new admin session: the whole cap
+    root.addEventListener('voice:connected', () => this.#start());
+    root.addEventListener('voice:released', () => this.#stop());
   }
 
   /** On each connect; the cap counts from the first connect of the admin's session. */
-  start() {
+  #start() {
     this.#deadline ??= Date.now() + this.maxSessionMs;
     clearInterval(this.#timer);
     this.#tick();
     this.#timer = setInterval(() => this.#tick(), 1000);
   }
 
-  stop() {
+  #stop() {
     clearInterval(this.#timer);
     this.#timer = null;
-  }
-
-  /** A new admin session gets the whole cap again. */
-  reset() {
-    this.#deadline = null;
   }
 
   async #tick() {

@@ -1,14 +1,21 @@
 /** Copies finished voice lines into the admin's chat thread (self-hosted chat): voice and text are one conversation. */
 
 import { sendVoiceTranscript } from '../chat-transcript.js';
+import { announce, onServerEvents } from './events.js';
 
 export class ChatCopy {
   enabled = true; // hosted chat answers null (its threads live at OpenAI), and copying then stops
   threadId = null; // the thread the first line went into; later lines follow it
 
-  /** transcript: where a failure to copy is noted, once (copying stops then). */
-  constructor(transcript) {
-    this.transcript = transcript;
+  /** A failure to copy is noted in the conversation, once (copying stops then). */
+  constructor({ root }) {
+    this.root = root;
+    onServerEvents(root, {
+      'conversation.item.input_audio_transcription.completed': (event) =>
+        this.copy('user', event.transcript, event.item_id),
+      'response.output_audio_transcript.done': (event) => this.copy('assistant', event.transcript, event.item_id),
+      'response.output_text.done': (event) => this.copy('assistant', event.text, event.item_id),
+    });
   }
 
   async copy(role, text, id) {
@@ -19,7 +26,7 @@ export class ChatCopy {
       else this.threadId = saved.threadId;
     } catch (error) {
       this.enabled = false;
-      this.transcript.note(`The conversation is not being copied to Chat: ${error.message}`);
+      announce(this.root, 'voice:note', { text: `The conversation is not being copied to Chat: ${error.message}` });
     }
   }
 }

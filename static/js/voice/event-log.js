@@ -1,10 +1,16 @@
 /** The event log: the last few hundred data-channel events in both directions, expandable and filterable. */
 
 export class EventLog {
-  constructor(list, filterInput, countOutput, limit = 300) {
+  /**
+   * Constructed before the other parts, so each event is logged before anything it causes (listeners run in the
+   * order they were added): an answer to an event shows above it, newest first.
+   */
+  constructor({ root, list, filterInput, countOutput, limit = 300 }) {
     Object.assign(this, { list, filterInput, countOutput, limit });
     this.total = 0;
     filterInput.addEventListener('input', () => this.#applyFilter());
+    root.addEventListener('voice:server-event', ({ detail }) => this.add('in', detail.event));
+    root.addEventListener('voice:client-event', ({ detail }) => this.add('out', detail.event));
   }
 
   /** direction: "in" (from the agent) or "out" (sent by this page). */

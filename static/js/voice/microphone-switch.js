@@ -1,13 +1,23 @@
 /** Whether the microphone is live: the Mute button, and push-to-talk (button or space) when turn detection is off. */
 
+import { announce, onServerEvents } from './events.js';
+
 export class MicrophoneSwitch {
   muted = false;
   pushToTalk = false; // turn detection off: the mic is live only while the talk button or space is held
   talking = false;
 
-  /** call: the VoiceCall, whose session's tracks are switched; onTurnEnded(): the admin let go of the talk button. */
-  constructor({ call, muteButton, talkButton, onTurnEnded }) {
-    Object.assign(this, { call, muteButton, talkButton, onTurnEnded });
+  /** call: the VoiceCall, whose session's tracks are switched and which carries the push-to-talk turn's end. */
+  constructor({ root, call, muteButton, talkButton }) {
+    Object.assign(this, { root, call, muteButton, talkButton });
+    root.addEventListener('voice:connected', () => this.#apply());
+    root.addEventListener('voice:state', () => this.#showTalkButton());
+    root.addEventListener('voice:released', () => this.#release());
+    onServerEvents(root, {
+      'session.created': (event) => this.#followTurnDetection(event.session),
+      'session.updated': (event) => this.#followTurnDetection(event.session),
+    });
+    this.#listen();
   }
 
   get live() {
@@ -15,29 +25,32 @@ export class MicrophoneSwitch {
   }
 
   /** Enables the session's microphone tracks as mute and push-to-talk say. */
-  apply() {
+  #apply() {
     this.call.session?.setMicrophoneEnabled(this.live);
+    announce(this.root, 'voice:microphone', { live: this.live });
   }
 
-  /** Follows the session's turn detection: none means the admin says when a turn ends. */
-  setPushToTalk(on) {
-    this.pushToTalk = on;
-    this.showTalkButton();
-    this.apply();
+  /** The turn detection in force, when the event carries it: none (null) means the admin says when a turn ends. */
+  #followTurnDetection(effective) {
+    const detection = effective?.audio?.input?.turn_detection;
+    if (detection === undefined) return;
+    this.pushToTalk = detection === null;
+    this.#showTalkButton();
+    this.#apply();
   }
 
-  showTalkButton() {
+  #showTalkButton() {
     this.talkButton.hidden = !this.pushToTalk;
     this.talkButton.disabled = this.call.state !== 'connected';
   }
 
   /** The call ended: a talk button still held no longer counts. */
-  release() {
+  #release() {
     this.talking = false;
     this.talkButton.classList.remove('talking');
   }
 
-  listen() {
+  #listen() {
     this.muteButton.addEventListener('click', () => this.#toggleMute());
     this.talkButton.addEventListener('pointerdown', () => this.#startTalking());
     for (const type of ['pointerup', 'pointerleave', 'pointercancel']) {
@@ -61,7 +74,7 @@ export class MicrophoneSwitch {
     this.muted = !this.muted;
     this.muteButton.setAttribute('aria-pressed', String(this.muted));
     this.muteButton.textContent = this.muted ? 'Unmute' : 'Mute';
-    this.apply();
+    this.#apply();
   }
 
   #startTalking() {
@@ -69,17 +82,17 @@ export class MicrophoneSwitch {
     this.talking = true;
     this.talkButton.classList.add('talking');
     this.call.session.send({ type: 'input_audio_buffer.clear' }); // drop anything heard before the press
-    this.apply();
+    this.#apply();
   }
 
   #stopTalking() {
     if (!this.talking) return;
     this.talking = false;
     this.talkButton.classList.remove('talking');
-    this.apply();
+    this.#apply();
     // With turn detection off the agent only answers when told the turn is over.
     this.call.session?.send({ type: 'input_audio_buffer.commit' });
-    this.onTurnEnded();
+    announce(this.root, 'voice:response-wanted');
   }
 }
 

@@ -1,11 +1,11 @@
 /**
- * "Instant start": a call prepared before the Start click, so the click only posts the offer and opens the
- * microphone. A PreparedCall is an RTCPeerConnection with an audio transceiver (sendrecv, no track yet), the
- * `oai-events` data channel and its offer set as local description, plus, in ephemeral mode, a client secret
- * minted with {"prepare": true}. Any error while preparing leaves nothing prepared: the click takes today's path.
+ * "Instant start": a call prepared before the Start click (prepared-call.js), so the click only posts the offer and
+ * opens the microphone. In ephemeral mode its secret is minted with {"prepare": true}. Any error while preparing
+ * leaves nothing prepared: the click then prepares its own call first (session.js).
  */
 
-import { mintSecret } from './session.js';
+import { mintSecret } from './mint.js';
+import { prepareCall } from './prepared-call.js';
 
 // A prepared call is remade before its secret expires, and at least this often (its host candidates, TURN
 // credentials and secret all age).
@@ -16,55 +16,21 @@ const MIN_REFRESH_MS = 20_000; // never more often than this, whatever the secre
 // and prepares again on the next sign of intent (hover or focus of Start, the tab shown again).
 const IDLE_STOP_MS = 10 * 60_000;
 
-export class PreparedCall {
-  constructor({ pc, transceiver, channel, minted, freshUntil }) {
-    Object.assign(this, { pc, transceiver, channel, minted, freshUntil });
-  }
-
-  /** Still usable for a click: not past its refresh time, its offer unanswered, nothing closed. */
-  get fresh() {
-    return (
-      Date.now() < this.freshUntil &&
-      this.pc.signalingState === 'have-local-offer' &&
-      this.channel.readyState === 'connecting' &&
-      this.pc.connectionState !== 'failed'
-    );
-  }
-
-  close() {
-    this.channel.close();
-    this.pc.close();
-  }
-}
-
-/** Makes one PreparedCall; rejects (and releases what it made) on any error. */
-async function prepareCall({ mode, secretUrl, csrfToken, iceServers, signal }) {
-  const minted = mode === 'relay' ? null : await mintSecret({ secretUrl, csrfToken, signal, prepare: true });
-  const madeAt = Date.now();
-  let freshUntil = madeAt + MAX_AGE_MS;
-  if (minted) {
-    // expires_at is OpenAI's Unix seconds; a skewed clock here is bounded by MIN_REFRESH_MS and MAX_AGE_MS, and
-    // a secret refused at the click is replaced by one more mint (session.js).
-    const ttlMs = Number(minted.token.expires_at) * 1000 - Date.now();
-    freshUntil = Math.min(freshUntil, madeAt + Math.max(MIN_REFRESH_MS, ttlMs - SECRET_MARGIN_MS));
-  }
-  const pc = new RTCPeerConnection({ iceServers: minted?.iceServers ?? iceServers });
-  try {
-    const transceiver = pc.addTransceiver('audio', { direction: 'sendrecv' });
-    const channel = pc.createDataChannel('oai-events');
-    await pc.setLocalDescription();
-    if (signal.aborted) throw new Error('released');
-    return new PreparedCall({ pc, transceiver, channel, minted, freshUntil });
-  } catch (error) {
-    pc.close();
-    throw error;
-  }
+/** When a call prepared at `madeAt` with this mint (null in relay mode) should be remade. */
+function freshUntil(madeAt, minted) {
+  const until = madeAt + MAX_AGE_MS;
+  if (!minted) return until;
+  // expires_at is OpenAI's Unix seconds; a skewed clock here is bounded by MIN_REFRESH_MS and MAX_AGE_MS, and
+  // a secret refused at the click is replaced by one more mint (session.js).
+  const ttlMs = Number(minted.token.expires_at) * 1000 - Date.now();
+  return Math.min(until, madeAt + Math.max(MIN_REFRESH_MS, ttlMs - SECRET_MARGIN_MS));
 }
 
 /**
- * Keeps at most one PreparedCall ready while the page is idle. take() hands it to a click (or null: take today's
- * path); afterCall() prepares the next one. State on `root.dataset.prepared`: off, preparing, ready, failed,
- * taken, released (the tests and bench/bench_connect.py wait on it).
+ * Keeps at most one PreparedCall ready while the page is idle. take() hands it to a click (or null: the click
+ * prepares its own); the end of each call (voice:ended on `root`) prepares the next one. State on
+ * `root.dataset.prepared`: off, preparing, ready, failed, taken, released (the tests and bench/bench_connect.py
+ * wait on it).
  */
 export class CallPreparer {
   #current = null; // {promise, abort, call: PreparedCall|null}
@@ -76,6 +42,7 @@ export class CallPreparer {
   constructor({ mode, secretUrl, csrfToken, iceServers, enabled, root }) {
     Object.assign(this, { mode, secretUrl, csrfToken, iceServers, enabled, root });
     this.#show(enabled ? 'released' : 'off');
+    root.addEventListener('voice:ended', () => this.#afterCall());
   }
 
   /** Starts preparing (again), dropping whatever was prepared. */
@@ -86,11 +53,11 @@ export class CallPreparer {
     const abort = new AbortController();
     const entry = { abort, call: null, promise: null };
     this.#show('preparing');
+    const { secretUrl, csrfToken } = this;
+    const mint = () => mintSecret({ secretUrl, csrfToken, signal: abort.signal, prepare: true });
     entry.promise = prepareCall({
-      mode: this.mode,
-      secretUrl: this.secretUrl,
-      csrfToken: this.csrfToken,
       iceServers: this.iceServers,
+      mint: this.mode === 'relay' ? null : mint,
       signal: abort.signal,
     }).then(
       (call) => {
@@ -98,6 +65,7 @@ export class CallPreparer {
           call.close();
           return null;
         }
+        call.freshUntil = freshUntil(call.madeAt, call.minted);
         entry.call = call;
         this.#show('ready');
         this.#scheduleRefresh(call);
@@ -109,7 +77,7 @@ export class CallPreparer {
       (error) => {
         if (this.#current === entry) {
           this.#show('failed');
-          console.warn('voice: preparing the call failed; Start will connect the usual way', error);
+          console.warn('voice: preparing the call failed; Start will prepare its own', error);
         }
         return null;
       },
@@ -127,13 +95,13 @@ export class CallPreparer {
     this.#show('taken');
     return entry.promise.then((call) => {
       if (call?.fresh) return call;
-      call?.close(); // stale: today's path is as fast as preparing again now
+      call?.close(); // stale: the click prepares a fresh one, as fast as preparing again now would
       return null;
     });
   }
 
   /** After a call ended (hung up, failed, dropped for good): prepare the next one. */
-  afterCall() {
+  #afterCall() {
     this.#inCall = false;
     this.prepare();
   }

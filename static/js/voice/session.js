@@ -8,33 +8,12 @@ import {
   messageFromResponse,
   microphoneError,
 } from './errors.js';
+import { mintSecret } from './mint.js';
+import { prepareCall } from './prepared-call.js';
 
 const MICROPHONE = { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } };
 // Chrome reports "disconnected" on short network blips and often recovers on its own within a few seconds.
 const DISCONNECT_GRACE_MS = 4000;
-
-/**
- * Mints a client secret at the console server; `prepare` marks one minted ahead of the click (its own budget and
- * activity kind on the server). Answers the mint's data ({token, sdpUrl, iceServers, ...}); rejects with a VoiceError.
- */
-export async function mintSecret({ secretUrl, csrfToken, signal, prepare = false, fetchWith = fetch }) {
-  const headers = { 'X-CSRFToken': csrfToken };
-  const options = { method: 'POST', headers, signal };
-  if (prepare) {
-    headers['Content-Type'] = 'application/json';
-    options.body = JSON.stringify({ prepare: true });
-  }
-  const response = await fetchWith(secretUrl, options);
-  if (!response.ok) {
-    const message = await messageFromResponse(response);
-    throw new VoiceError('secret', `Could not get a session secret (HTTP ${response.status}): ${message}`, {
-      status: response.status,
-    });
-  }
-  const { data } = await response.json();
-  if (!data?.token?.value) throw new VoiceError('secret', 'The server answered without a client secret.');
-  return data;
-}
 
 /**
  * Events (on the instance): "state" {state}, "minted" {expiresAt}, "server-event" (detail: the event),
@@ -48,7 +27,8 @@ export class VoiceSession extends EventTarget {
   #graceTimer = null;
 
   /**
-   * `prepared`: a promise of a PreparedCall (prepare.js) made before the click, or of null for today's path.
+   * `prepared`: a promise of a PreparedCall (prepare.js) made before the click, or of null: the call then prepares
+   * its own first.
    */
   constructor({ mode, secretUrl, callsUrl, csrfToken, iceServers, connectTimeoutMs, remoteAudio, prepared = null }) {
     super();
@@ -58,24 +38,42 @@ export class VoiceSession extends EventTarget {
     this.pc = null;
     this.channel = null;
     this.transceiver = null;
+    this.minted = null; // the mint's data in ephemeral mode: the secret the offer is posted with
     this.callId = null;
     this.usedPrepared = false;
   }
 
   /**
    * Resolves once the call is connected (data channel open) and the microphone is live; rejects with a VoiceError.
-   * The microphone opens at once, whichever path follows.
+   * One path: the microphone opens at once; beside it the call is readied up to its offer (unless it was before
+   * the click: a mint in ephemeral mode, the peer, its transceiver, channel and offer), the offer goes out, and the
+   * microphone's track joins the transceiver with replaceTrack (no renegotiation). Connected needs both, so an
+   * admin who speaks at Connected is heard.
    */
   async start() {
     try {
       if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) throw insecureContextError();
       this.#emit('state', { state: 'waiting-for-microphone' });
       const microphone = this.#startMicrophone();
-      const prepared = await Promise.resolve(this.prepared).catch(() => null);
-      if (this.#stopped) prepared?.close();
-      this.#throwIfStopped();
-      if (prepared) await this.#startPrepared(prepared, microphone);
-      else await this.#startUnprepared(microphone);
+      let up = false;
+      const ready = this.#ready();
+      const live = microphone.then(async (stream) => {
+        if (!up) this.#emit('state', { state: 'connecting' });
+        await ready;
+        await this.transceiver.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+        this.#throwIfStopped();
+      });
+      const connection = ready.then(async () => {
+        // The offer as it stands now: the candidates gathered since preparing are in it, no trickling needed.
+        const answer = await this.#exchangeSdp(this.pc.localDescription.sdp);
+        this.#throwIfStopped();
+        await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+        await this.#connected();
+        up = true;
+      });
+      live.catch(() => {});
+      connection.catch(() => {});
+      await Promise.all([live, connection]); // the first failure rejects at once; the catch below stops the rest
       this.#watchConnection();
     } catch (error) {
       const stoppedMeanwhile = this.#stopped;
@@ -84,50 +82,23 @@ export class VoiceSession extends EventTarget {
     }
   }
 
-  /** Today's path: microphone ∥ mint, then the peer and its offer, the SDP exchange, ICE/DTLS. */
-  async #startUnprepared(microphone) {
-    // The secret request runs while the admin answers the microphone prompt.
-    const secret = this.mode === 'relay' ? Promise.resolve(null) : this.#mintSecret();
-    secret.catch(() => {}); // awaited below; this only keeps a rejection from going unhandled meanwhile
-    await microphone;
-    this.#emit('state', { state: 'connecting' });
-    const minted = await secret;
-    this.#throwIfStopped();
-    this.#createPeer(minted?.iceServers ?? this.iceServers);
-    // Post the offer at once, as OpenAI's clients do: waiting for ICE gathering only adds delay.
-    await this.pc.setLocalDescription();
-    const answer = await this.#exchangeSdp(this.pc.localDescription.sdp, minted);
-    this.#throwIfStopped();
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    await this.#connected();
-  }
-
-  /**
-   * The prepared path: the peer, its transceiver, channel and offer (and the secret) exist already, so the offer
-   * goes out at once while the microphone opens; its track joins the transceiver with replaceTrack (no
-   * renegotiation). Connected needs both, so an admin who speaks at Connected is heard.
-   */
-  async #startPrepared(prepared, microphone) {
-    this.usedPrepared = true;
-    this.#adopt(prepared);
-    if (prepared.minted) this.#emit('minted', { expiresAt: prepared.minted.token.expires_at });
-    let up = false;
-    const live = microphone.then(async (stream) => {
-      await this.transceiver.sender.replaceTrack(stream.getAudioTracks()[0] ?? null);
+  /** The call prepared before the click (prepare.js hands over only a fresh one), else one prepared now. */
+  async #ready() {
+    let call = await Promise.resolve(this.prepared).catch(() => null);
+    if (call) {
+      this.usedPrepared = true;
+    } else {
       this.#throwIfStopped();
-      if (!up) this.#emit('state', { state: 'connecting' });
-    });
-    const connection = (async () => {
-      // The offer as it stands now: the candidates gathered since preparing are in it, no trickling needed.
-      const answer = await this.#exchangeSdp(this.pc.localDescription.sdp, prepared.minted);
-      this.#throwIfStopped();
-      await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-      await this.#connected();
-      up = true;
-    })();
-    live.catch(() => {});
-    connection.catch(() => {});
-    await Promise.all([live, connection]); // the first failure rejects at once; start() then stops the rest
+      call = await prepareCall({
+        iceServers: this.iceServers,
+        mint: this.mode === 'relay' ? null : () => this.#mintSecret(),
+        signal: this.#abort.signal,
+      });
+    }
+    if (this.#stopped) call.close();
+    this.#throwIfStopped();
+    this.#adopt(call);
+    if (call.minted) this.#emit('minted', { expiresAt: call.minted.token.expires_at });
   }
 
   /** Sends a client event over the data channel; false if the channel is not open. */
@@ -192,24 +163,24 @@ export class VoiceSession extends EventTarget {
     }
   }
 
-  async #mintSecret() {
-    const data = await mintSecret({
+  #mintSecret() {
+    return mintSecret({
       secretUrl: this.secretUrl,
       csrfToken: this.csrfToken,
       fetchWith: (url, options) => this.#fetch(url, options, 'the console server'),
     });
-    this.#emit('minted', { expiresAt: data.token.expires_at });
-    return data;
   }
 
-  async #exchangeSdp(offer, minted) {
+  async #exchangeSdp(offer) {
     if (this.mode === 'relay') return this.#postOffer(this.callsUrl, offer, { 'X-CSRFToken': this.csrfToken });
+    const { minted } = this;
     try {
       return await this.#postOffer(minted.sdpUrl, offer, { Authorization: `Bearer ${minted.token.value}` });
     } catch (error) {
       if (error.status !== 401) throw error;
       // The secret expired between minting and posting (it only bounds starting a call): mint once more.
       const fresh = await this.#mintSecret();
+      this.#emit('minted', { expiresAt: fresh.token.expires_at });
       this.#throwIfStopped();
       return this.#postOffer(fresh.sdpUrl, offer, { Authorization: `Bearer ${fresh.token.value}` });
     }
@@ -242,24 +213,13 @@ export class VoiceSession extends EventTarget {
     }
   }
 
-  #createPeer(iceServers) {
-    this.pc = new RTCPeerConnection({ iceServers });
-    this.#listenToPeer();
-    for (const track of this.stream.getAudioTracks()) this.pc.addTrack(track, this.stream);
-    this.channel = this.pc.createDataChannel('oai-events');
-    this.channel.addEventListener('message', (message) => this.#receive(message.data));
-  }
-
-  /** Takes over a prepared peer: from here on, stop() closes it. */
+  /** Takes over a prepared call: from here on, stop() closes it. */
   #adopt(prepared) {
     this.pc = prepared.pc;
     this.transceiver = prepared.transceiver;
     this.channel = prepared.channel;
-    this.#listenToPeer();
+    this.minted = prepared.minted;
     this.channel.addEventListener('message', (message) => this.#receive(message.data));
-  }
-
-  #listenToPeer() {
     this.pc.addEventListener('track', (event) => {
       if (!this.remoteAudio) return;
       this.remoteAudio.srcObject = event.streams[0] ?? new MediaStream([event.track]);

@@ -1,5 +1,6 @@
 /** The session settings form: sends a session.update and shows whether the agent applied or refused it. */
 
+import { onServerEvents } from './events.js';
 import { randomId } from './random-id.js';
 
 /**
@@ -81,42 +82,45 @@ export class SettingsForm {
   #applied = {}; // the values the agent accepted from the admin this session, re-sent after a reconnect
 
   /** call: the VoiceCall, whose current session gets the update. */
-  constructor({ form, result, call }) {
+  constructor({ root, form, result, call }) {
     Object.assign(this, { form, result, call });
     this.#initial = servedValuesOf(form.elements);
     this.#current = { ...this.#initial };
-  }
-
-  listen() {
-    this.form.addEventListener('submit', (event) => this.#submit(event));
-    this.form.elements.turn_detection.addEventListener('change', () => this.#offerEagerness());
+    form.addEventListener('submit', (event) => this.#submit(event));
+    form.elements.turn_detection.addEventListener('change', () => this.#offerEagerness());
     this.#offerEagerness();
-  }
-
-  get buttons() {
-    return [...this.form.querySelectorAll('button')];
+    root.addEventListener('voice:starting', () => this.#forget());
+    root.addEventListener('voice:connected', ({ detail }) => {
+      if (detail.reconnected) this.#resend();
+    });
+    root.addEventListener('voice:released', () => (this.#pending = null)); // no answer will come to it now
+    root.addEventListener('voice:agent-error', (event) => this.#refused(event));
+    onServerEvents(root, {
+      'session.created': (event) => this.#followTurnDetection(event.session),
+      'session.updated': (event) => {
+        this.#followTurnDetection(event.session);
+        this.#confirm();
+      },
+    });
   }
 
   /** After a reconnect: the new Realtime session starts from the server's configuration, not the admin's. */
-  resend() {
+  #resend() {
     this.#current = { ...this.#initial };
     const changed = changes(this.#applied, this.#initial);
     if (Object.keys(changed).length) this.#send(changed);
   }
 
   /** A new admin session starts from the server's configuration. */
-  forget() {
+  #forget() {
     this.#applied = {};
     this.#current = { ...this.#initial };
   }
 
-  /** The call ended: no answer will come to an update still pending. */
-  release() {
-    this.#pending = null;
-  }
-
-  /** session.created or session.updated: the form shows the turn detection (and eagerness) in force. */
-  showTurnDetection(detection) {
+  /** session.created or session.updated: the turn detection (and eagerness) in force, when the event has it. */
+  #followTurnDetection(effective) {
+    const detection = effective?.audio?.input?.turn_detection;
+    if (detection === undefined) return;
     const value = detection === null ? 'off' : detection.type;
     this.form.elements.turn_detection.value = value;
     this.#current.detection = value;
@@ -133,7 +137,7 @@ export class SettingsForm {
   }
 
   /** session.updated: the pending update, if any, took effect. */
-  confirm() {
+  #confirm() {
     if (!this.#pending) return;
     this.#show(`Applied (session.updated): ${this.#pending.summary}.`, 'ok');
     Object.assign(this.#current, this.#pending.values);
@@ -141,16 +145,17 @@ export class SettingsForm {
     this.#pending = null;
   }
 
-  /** An error event; true if it refused the pending update, which the form then shows instead of the page. */
-  refused(error, words) {
+  /** An error event that refused the pending update: the form shows it, instead of the message box. */
+  #refused(event) {
+    const { error, words } = event.detail;
     const pending = this.#pending;
     // OpenAI echoes the event_id of the client event it refuses; a refused session.update belongs to the form.
     const aboutUpdate =
       pending && (error.event_id === pending.eventId || (!error.event_id && error.param?.startsWith('session')));
-    if (!aboutUpdate) return false;
+    if (!aboutUpdate) return;
+    event.preventDefault();
     this.#show(`Refused: ${words}`, 'bad');
     this.#pending = null;
-    return true;
   }
 
   #submit(event) {

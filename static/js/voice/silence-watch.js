@@ -8,13 +8,23 @@ const SILENCE_WARNING_MS = 6000;
 export class SilenceWatch {
   #meter = null;
   #silentSince = null; // performance.now() of the first silent reading in a row
+  #connected = false;
+  #live = true; // the microphone switch's say (voice:microphone): not muted, nor held back by push-to-talk
 
-  /** isListening(): whether the microphone should be hearing the admin now (connected, not muted or held back). */
-  constructor({ level, warning, isListening }) {
-    Object.assign(this, { level, warning, isListening });
+  constructor({ root, level, warning }) {
+    Object.assign(this, { level, warning });
+    root.addEventListener('voice:connected', ({ detail }) => this.#start(detail.session.stream));
+    root.addEventListener('voice:released', () => this.#stop());
+    root.addEventListener('voice:state', ({ detail }) => (this.#connected = detail.state === 'connected'));
+    root.addEventListener('voice:microphone', ({ detail }) => (this.#live = detail.live));
   }
 
-  start(stream) {
+  /** Whether the microphone should be hearing the admin now: connected, not muted or held back. */
+  get #listening() {
+    return this.#connected && this.#live;
+  }
+
+  #start(stream) {
     this.#meter?.stop();
     this.#silentSince = null;
     try {
@@ -24,7 +34,7 @@ export class SilenceWatch {
     }
   }
 
-  stop() {
+  #stop() {
     this.#meter?.stop();
     this.#meter = null;
     this.level.value = 0;
@@ -34,7 +44,7 @@ export class SilenceWatch {
   #onLevel(level, rms) {
     this.level.value = level;
     this.level.textContent = `${Math.round(level * 100)} %`;
-    if (!this.isListening() || rms > SILENCE_RMS) {
+    if (!this.#listening || rms > SILENCE_RMS) {
       this.#silentSince = null;
       this.warning.hidden = true;
       return;

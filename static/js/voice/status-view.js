@@ -13,33 +13,33 @@ const STATE_WORDS = {
 };
 
 export class StatusView {
-  /** connectedOnly(): the controls usable only during a connected call (asked each time: forms may change). */
-  constructor({ state, start, hangup, connectTime, message, messageText, reconnect, connectedOnly }) {
-    Object.assign(this, { state, start, hangup, connectTime, message, messageText, reconnect, connectedOnly });
+  /** connectedOnly: a selector of the controls usable only during a connected call (looked up each time). */
+  constructor({ root, state, start, hangup, connectTime, message, messageText, reconnect, connectedOnly }) {
+    Object.assign(this, { root, state, start, hangup, connectTime, message, messageText, reconnect, connectedOnly });
+    root.addEventListener('voice:state', ({ detail }) => this.#showState(detail.state));
+    root.addEventListener('voice:notice', ({ detail }) => this.#showMessage(detail));
+    root.addEventListener('voice:starting', () => (this.connectTime.textContent = '…'));
+    root.addEventListener('voice:connected', ({ detail }) => this.#showConnectTime(detail));
   }
 
-  showState(next) {
+  #showState(next) {
     this.state.textContent = STATE_WORDS[next];
     this.state.className = `voice-state state-${next}`;
     const active = ACTIVE_STATES.includes(next);
     this.start.disabled = active;
     this.hangup.disabled = !active;
-    for (const control of this.connectedOnly()) control.disabled = next !== 'connected';
+    for (const control of this.root.querySelectorAll(this.connectedOnly)) control.disabled = next !== 'connected';
   }
 
-  /** kind: "error" (with the Reconnect button), "warn" or "info"; null hides the message. */
-  showMessage(text, kind = 'error', { reconnect = false } = {}) {
+  /** kind: "error" (with the Reconnect button when asked), "warn" or "info"; a null text hides the message. */
+  #showMessage({ text, kind = 'error', reconnect = false }) {
     this.message.hidden = !text;
     this.message.className = `notice notice-${kind}`;
     this.messageText.textContent = text ?? '';
     this.reconnect.hidden = !reconnect;
   }
 
-  connecting() {
-    this.connectTime.textContent = '…';
-  }
-
-  showConnectTime(connectMs, reconnected) {
+  #showConnectTime({ connectMs, reconnected }) {
     this.connectTime.textContent = `${connectMs} ms${reconnected ? ' (reconnect)' : ''}`;
     this.connectTime.dataset.ms = String(connectMs);
   }

@@ -1,61 +1,45 @@
 /** Reports each connection attempt to the server (connected, failed, ended) for the admin activity record. */
 
+import { onServerEvents } from './events.js';
 import { randomId } from './random-id.js';
 import { addUsage, emptyUsage, estimateCost, roundCost, telemetryUsage } from './usage.js';
 
 /** One admin session (Start to hang-up) may span several attempts; each is reported under its own id. */
 export class CallTelemetry {
-  #attempt = null; // {id, startedAt, connectedAt, usage} of the current attempt
+  #attempt = null; // {id, connectMs, connectedAt, usage} of the current attempt
 
-  constructor({ url, mode, csrfToken, prices }) {
+  constructor({ root, url, mode, csrfToken, prices }) {
     Object.assign(this, { url, mode, csrfToken, prices });
+    root.addEventListener('voice:attempt', () => {
+      this.#attempt = { id: randomId(), connectMs: null, connectedAt: null, usage: emptyUsage() };
+    });
+    root.addEventListener('voice:connected', ({ detail }) => this.#connected(detail.connectMs));
+    root.addEventListener('voice:attempt-ended', ({ detail }) => {
+      if (detail.connected) this.#ended(detail.reason);
+      else this.#post({ event: 'failed', reason: detail.reason });
+      this.#attempt = null; // nothing more is reported for it
+    });
+    onServerEvents(root, {
+      // Each answer's usage counts towards the attempt's "ended" report.
+      'response.done': (event) => this.#attempt && addUsage(this.#attempt.usage, event.response?.usage),
+    });
   }
 
-  begin() {
-    this.#attempt = { id: randomId(), startedAt: performance.now(), connectedAt: null, usage: emptyUsage() };
-  }
-
-  /** True from the attempt's connect until its end is reported. */
-  get isConnected() {
-    return Boolean(this.#attempt?.connectedAt);
-  }
-
-  /** Reports the connect; returns how long connecting took, in ms, for the page to show. */
-  connected() {
-    this.#attempt.connectedAt = performance.now();
-    const connectMs = Math.round(this.#attempt.connectedAt - this.#attempt.startedAt);
+  #connected(connectMs) {
+    Object.assign(this.#attempt, { connectMs, connectedAt: performance.now() });
     this.#post({ event: 'connected', connectMs });
-    return connectMs;
   }
 
-  /** An attempt that never connected; nothing more is reported for it. */
-  failed(reason) {
-    this.#post({ event: 'failed', reason });
-    this.#attempt = null;
-  }
-
-  /** Reports a connected attempt's end, once (a drop and the hang-up that may follow it both end it). */
-  ended(reason) {
+  #ended(reason) {
     const attempt = this.#attempt;
-    if (!attempt?.connectedAt) return;
     this.#post({
       event: 'ended',
       reason,
-      connectMs: Math.round(attempt.connectedAt - attempt.startedAt),
+      connectMs: attempt.connectMs,
       durationMs: Math.round(performance.now() - attempt.connectedAt),
       usage: telemetryUsage(attempt.usage),
       estimatedCostUsd: roundCost(estimateCost(attempt.usage, this.prices)),
     });
-    attempt.connectedAt = null;
-  }
-
-  /** One response.done's usage, counted towards the attempt's "ended" report. */
-  addUsage(usage) {
-    if (this.#attempt) addUsage(this.#attempt.usage, usage);
-  }
-
-  forget() {
-    this.#attempt = null;
   }
 
   #post(fields) {
