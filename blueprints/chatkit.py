@@ -6,6 +6,7 @@ import click
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from activity import recorded_mint
+from blueprints import chat_view
 from blueprints.auth import login_required
 from chat import (
     add_transcripts,
@@ -35,6 +36,9 @@ bp = Blueprint("chatkit", __name__)
 # Any non-empty domain key is accepted on localhost; elsewhere the widget needs the real one (docs/chat.md).
 LOCALHOST_DOMAIN_KEY = "domain_pk_localhost_dev"
 MAX_TRANSCRIPT_ENTRIES = 200
+# How long the page waits for OpenAI's script: CHAT_UI=chatkit says why it failed after the longer wait, auto switches
+# to the native view after the shorter one (a script that cannot be fetched at all fails at once either way).
+SCRIPT_TIMEOUT_MS = {"chatkit": 15_000, "auto": 4_000}
 MAX_TRANSCRIPT_CHARS = 10_000
 
 
@@ -53,12 +57,16 @@ def is_local_host(host):
 @login_required
 def chat_page():
     settings = current_settings()
+    if settings.chat.ui == "native":
+        return chat_view.current_thread_page()
     self_hosted = settings.chat.mode == "self-hosted"
     domain_key = settings.chat.domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
     current_thread = current_chat_thread(g.admin_id) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
-        current_thread=current_thread,
+        current_thread=current_thread, script_timeout_ms=SCRIPT_TIMEOUT_MS[settings.chat.ui],
+        # Hosted threads live at OpenAI: the native view cannot show them, so there is nothing to switch to.
+        native_fallback=settings.chat.ui == "auto" and self_hosted,
         agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN,
                        "shut_down": hosted.agent_builder_has_shut_down(current_clock().today())},
     )

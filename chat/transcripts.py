@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass
 
 _ENTRY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Shown before every message that came from a voice session: in both chat views and in what the model reads.
+VOICE_MARK = "[voice] "
 
 
 @dataclass(frozen=True)
