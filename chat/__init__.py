@@ -19,6 +19,9 @@ from core.errors import ApiError, bad_request
 # One per worker process, shared by every app the process builds (tests build many).
 background_loop = BackgroundLoop()
 _build_lock = threading.Lock()
+# Written into an answer's stream while the model pauses (an SSE comment, which ChatKit's parser skips), so a client
+# that left is noticed at once (chat/loop.py) and proxies see the stream alive.
+SSE_KEEPALIVE = b": keep-alive\n\n"
 
 
 class ChatServerSlot:
@@ -140,7 +143,7 @@ def process_chatkit_request(body, admin, name=None):
         result = background_loop.run(server.process(body, ChatContext(admin, name)))
         if not is_streaming(result):
             return "json", result.json
-        chunks = background_loop.stream(result)
+        chunks = background_loop.stream(result, idle_chunk=SSE_KEEPALIVE)
         try:
             first = next(chunks)
         except StopIteration:
