@@ -175,7 +175,8 @@ def render_native(thread_id, *, earlier=None, retry_item=None, error=None, compo
 
 def _require_self_hosted(settings):
     if settings.chat.mode != "self-hosted":
-        raise ApiError(404, "not_self_hosted", "The native chat view shows self-hosted threads; chat is in hosted mode.")
+        raise ApiError(404, "not_self_hosted",
+                       "The native chat view shows self-hosted threads; chat is in hosted mode.")
 
 
 def _thread_id_arg(name):

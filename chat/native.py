@@ -133,8 +133,8 @@ def load_thread(admin, name, thread_id, earlier=None, limit=ITEMS_PER_PAGE):
     raw_items = list(reversed(page["data"]))
     last_user = next((item["id"] for item in reversed(raw_items) if item.get("type") == "user_message"), None)
     items = [view for view in (item_view(item) for item in raw_items) if view is not None]
-    return ThreadView(thread_id, thread_summary(thread).title, items, page.get("after") if page.get("has_more") else None,
-                      last_user)
+    earlier_cursor = page.get("after") if page.get("has_more") else None
+    return ThreadView(thread_id, thread_summary(thread).title, items, earlier_cursor, last_user)
 
 
 def item_view(item):
@@ -171,7 +171,8 @@ def task_view(task):
         return ToolTask(f"{failed['tool']} failed ({failed['code']})", words, failed=True)
     if task.get("status_indicator") == "loading":
         # A stored "Running…" task: the answer was stopped before the call finished.
-        return ToolTask(title.removesuffix("…"), detail or "It did not finish: the answer was stopped.", finished=False)
+        stopped = "It did not finish: the answer was stopped."
+        return ToolTask(title.removesuffix("…"), detail or stopped, finished=False)
     return ToolTask(title, detail)
 
 

@@ -244,8 +244,9 @@ def test_another_admins_thread_is_not_shown_nor_changed(chat_app, alice, model):
 
 def test_the_widget_and_the_native_view_show_the_same_threads(alice, model):
     model.extend([answer("From the widget."), answer("From the native view.")])
-    events = chatkit(alice, {"type": "threads.create", "params": {"input": {
-        "content": [{"type": "input_text", "text": "Asked in the widget"}], "attachments": [], "inference_options": {}}}})
+    widget_input = {"content": [{"type": "input_text", "text": "Asked in the widget"}], "attachments": [],
+                    "inference_options": {}}
+    events = chatkit(alice, {"type": "threads.create", "params": {"input": widget_input}})
     widget_thread = json.loads(events.get_data(as_text=True).split("data: ", 2)[1].split("\n")[0])["thread"]["id"]
     _status, html = page(alice, f"/admin/chat/threads/{widget_thread}")
     assert "Asked in the widget" in items_html(html) and "From the widget." in items_html(html)
