@@ -26,7 +26,7 @@ $(VENV)/.test-installed: requirements.lock requirements.txt requirements-sandbox
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-# ESLint for static/js (package.json, package-lock.json).
+# ESLint for static/js and axe-core for the browser tests (package.json, package-lock.json).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
