@@ -35,7 +35,7 @@ def current_thread_page():
 @login_required
 def threads_page():
     if request.headers.get("HX-Request") == "true":
-        # "More threads" (htmx) and the page's module after a new thread: the list's rows only.
+        # "More threads" through htmx: the next page's rows only.
         page = list_threads(g.admin_id, g.admin, after=_thread_id_arg("after"))
         response = current_app.make_response(render_template(
             "chat_view/_thread_rows.html", page=page, open_thread=_thread_id_arg("open")))
@@ -61,7 +61,7 @@ def thread_page(thread_id):
 @bp.post("/admin/chat/threads")
 @login_required
 def create_thread():
-    return _send(None, lambda text: new_thread_request(text))
+    return _send(None, new_thread_request)
 
 
 @bp.post("/admin/chat/threads/<thread_id>/messages")

@@ -36,10 +36,10 @@ bp = Blueprint("chatkit", __name__)
 # Any non-empty domain key is accepted on localhost; elsewhere the widget needs the real one (docs/chat.md).
 LOCALHOST_DOMAIN_KEY = "domain_pk_localhost_dev"
 MAX_TRANSCRIPT_ENTRIES = 200
+MAX_TRANSCRIPT_CHARS = 10_000
 # How long the page waits for OpenAI's script: CHAT_UI=chatkit says why it failed after the longer wait, auto switches
 # to the native view after the shorter one (a script that cannot be fetched at all fails at once either way).
 SCRIPT_TIMEOUT_MS = {"chatkit": 15_000, "auto": 4_000}
-MAX_TRANSCRIPT_CHARS = 10_000
 
 
 def is_local_host(host):

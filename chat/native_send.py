@@ -62,7 +62,7 @@ def run_to_end(settings, admin, name, body):
     Returns an Outcome for a stream, or the JSON answer (parsed) otherwise; ApiError when it was refused."""
     raw = json.dumps(body).encode()
     if not starts_a_stream(raw):
-        kind, payload = process_chatkit_request(raw, admin, name)
+        _kind, payload = process_chatkit_request(raw, admin, name)
         return json.loads(payload)
     release = stream_slots.take(name, settings.chat.max_streams_per_admin, settings.chat.max_streams_per_worker)
     try:

@@ -188,15 +188,18 @@ function onPageSubmit(event) {
   }
 }
 
-/** Voice transcripts written into this thread (chat-transcript.js) show without a reload. */
+/** Voice transcripts written into this thread (chat-transcript.js, from any tab) show without a reload. */
 function listenForVoiceTranscripts() {
+  const refresh = (forThread) => {
+    if (threadId && (!forThread || forThread === threadId) && !running) {
+      refreshFromServer().catch((error) => showProblem(error));
+    }
+  };
+  document.addEventListener('voice:ended', () => refresh(null));
   if (!('BroadcastChannel' in window)) return;
   const channel = new BroadcastChannel(CHANNEL_NAME);
   channel.addEventListener('message', (event) => {
-    const data = event.data || {};
-    if (data.type === 'chat:transcripts-added' && threadId && data.threadId === threadId && !running) {
-      refreshFromServer().catch((error) => showProblem(error));
-    }
+    if (event.data?.type === 'chat:transcripts-added' && event.data.threadId) refresh(event.data.threadId);
   });
 }
 
