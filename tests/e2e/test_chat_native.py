@@ -253,7 +253,7 @@ def test_an_approval_through_the_form_resumes_the_run(chat_app, pages):
     decided = page.locator("#chat-items .approval-card")
     expect(decided).to_have_text(re.compile(r"Approved: rerun_pipeline ran in \d+ ms\."))
     expect(page.locator("#chat-items .chat-assistant").last).to_have_text(re.compile("Rerun started."))
-    assert '"run": "r-1005"' in str(app.model.last_call.input) or "r-1005" in str(app.model.last_call.input)
+    assert "r-1005" in str(app.model.last_call.input)  # the platform started the run, and the model was told
 
 
 def test_stop_cancels_the_answer_and_keeps_what_had_arrived(chat_app, pages):
@@ -446,8 +446,10 @@ def test_auto_switches_to_the_native_view_with_the_same_thread_open(chat_app, pa
     expect(page).to_have_url(re.compile(rf"/admin/chat/threads/{thread_id}$"), timeout=10_000)
     waited = time.monotonic() - started
     expect(page.locator("#chat-items .chat-assistant")).to_contain_text("Kept for later.")
-    assert (waited > 3.5) if cdn == "hanging" else (waited < 3.5)
-    assert any("cdn.platform.openai.com" in url for url in pages.left_the_machine) or cdn == "hanging"
+    if cdn == "hanging":
+        assert waited > 3.5
+    else:  # refused at once: no need to wait
+        assert waited < 3.5 and any("cdn.platform.openai.com" in url for url in pages.left_the_machine)
 
 
 def test_the_offline_sandbox_answers_in_the_native_view_tools_included(sandbox, platform_url, pages, tmp_path):
