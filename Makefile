@@ -26,7 +26,8 @@ $(VENV)/.test-installed: requirements.lock requirements.txt requirements-sandbox
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-# ESLint for static/js, and OpenAI's browser Agents SDK for tests/e2e/test_agents_sdk.py (package.json, package-lock.json).
+# ESLint for static/js; OpenAI's browser Agents SDK (tests/e2e/test_agents_sdk.py) and axe-core, the accessibility
+# checker, for the browser tests (package.json, package-lock.json).
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from agent.definition import load_agent_file
 
 # The blueprints import activity/ and chat/, which define their tables before init_database creates them.
-from blueprints import activity, auth, chatkit, health, realtime
+from blueprints import activity, auth, chat_view, chatkit, health, realtime
 from chat import init_chat
 from chat.hosted import hosted_mode_warning
 from core.clock import SYSTEM_CLOCK
@@ -74,7 +74,7 @@ def create_app(test_config=None):
     init_security(app, settings)
     init_request_ids(app)
 
-    for blueprint in (auth, realtime, chatkit, activity, health):
+    for blueprint in (auth, realtime, chatkit, chat_view, activity, health):
         app.register_blueprint(blueprint.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("realtime.voice_page")))
     _register_error_handlers(app)

@@ -6,6 +6,7 @@ import click
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from activity import recorded_mint
+from blueprints import chat_view
 from blueprints.auth import login_required
 from chat import chat_service, hosted
 from chat.transcripts import ENTRY_ID_PATTERN, TranscriptEntry
@@ -57,6 +58,9 @@ TRANSCRIPT_REQUEST = BodySchema({
     },
     "message": f"The body must be a JSON object like {TRANSCRIPT_EXAMPLE}.",
 })
+# How long the page waits for OpenAI's script: CHAT_UI=chatkit says why it failed after the longer wait, auto switches
+# to the native view after the shorter one (a script that cannot be fetched at all fails at once either way).
+SCRIPT_TIMEOUT_MS = {"chatkit": 15_000, "auto": 4_000}
 
 
 def is_local_host(host):
@@ -74,12 +78,16 @@ def is_local_host(host):
 @login_required
 def chat_page():
     settings = current_settings()
+    if settings.chat.ui == "native":
+        return chat_view.current_thread_page()
     self_hosted = settings.chat.mode == "self-hosted"
     domain_key = settings.chat.domain_key or (LOCALHOST_DOMAIN_KEY if is_local_host(request.host) else None)
     current_thread = chat_service().current_thread(g.admin_id) if self_hosted else None
     return render_template(
         "chatkit/chat.html", settings=settings, self_hosted=self_hosted, domain_key=domain_key,
-        current_thread=current_thread,
+        current_thread=current_thread, script_timeout_ms=SCRIPT_TIMEOUT_MS[settings.chat.ui],
+        # Hosted threads live at OpenAI: the native view cannot show them, so there is nothing to switch to.
+        native_fallback=settings.chat.ui == "auto" and self_hosted,
         agent_builder={"shutdown": hosted.AGENT_BUILDER_SHUTDOWN,
                        "shut_down": hosted.agent_builder_has_shut_down(current_clock().today())},
     )

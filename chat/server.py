@@ -29,12 +29,11 @@ from pydantic import TypeAdapter
 from chat import stream_events
 from chat.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
 from chat.store import ChatContext
+from chat.transcripts import VOICE_MARK
 
 log = logging.getLogger(__name__)
 stream_events.install()
 
-# Shown before every message that came from a voice session, in the widget and in what the model reads.
-VOICE_MARK = "[voice] "
 VOICE_THREAD_TITLE = "Voice conversation"
 
 
@@ -64,6 +63,9 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         return NonStreamingResult(await self._process_non_streaming(parsed, context))
 
     async def respond(self, thread, input_user_message, context):
+        if not thread.title and input_user_message is not None:
+            # ChatKit saves the changed thread and tells the widget (thread.updated): both views list it by name.
+            thread.title = thread_title(input_user_message)
         # Newest first, then reversed: the model sees the latest HISTORY_ITEMS items in order, never the oldest.
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
         history = await simple_to_agent_input(list(reversed(page.data)))
@@ -170,6 +172,14 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             yield _replaced(card, decided_card(row.tool, text, color))
 
 APPROVE, DENY = "tool.approve", "tool.deny"
+TITLE_CHARS = 60
+
+
+def thread_title(user_message):
+    """A new thread's title: the start of its first message, on one line."""
+    text = " ".join("".join(getattr(part, "text", "") for part in user_message.content).split())
+    text = text.removeprefix(VOICE_MARK.strip()).strip()
+    return text if len(text) <= TITLE_CHARS else text[:TITLE_CHARS - 1].rstrip() + "…"
 
 
 def _no_context(_context):

@@ -23,6 +23,9 @@ from core.errors import ApiError, bad_request
 
 # One per worker process, shared by every app the process builds (tests build many).
 background_loop = BackgroundLoop(name="chatkit-loop")
+# Written into an answer's stream while the model pauses (an SSE comment, which ChatKit's parser skips), so a client
+# that left is noticed within a second (BackgroundLoop.stream's idle_chunk) and proxies see the stream alive.
+SSE_KEEPALIVE = b": keep-alive\n\n"
 
 
 def _nothing_to_release():
@@ -127,7 +130,7 @@ class ChatService:
             result = background_loop.run(server.process(body, ChatContext(admin, name)))
             if not is_streaming(result):
                 return "json", result.json
-            chunks = background_loop.stream(result)
+            chunks = background_loop.stream(result, idle_chunk=SSE_KEEPALIVE)
             try:
                 first = next(chunks)
             except StopIteration:

@@ -65,10 +65,15 @@ class BackgroundLoop:
             future.cancel()
             raise
 
-    def stream(self, async_iterable, cancel_timeout=10):
+    def stream(self, async_iterable, cancel_timeout=10, idle_chunk=None, idle_seconds=1.0):
         """A generator yielding what `async_iterable` yields. Closing the generator early (werkzeug and gunicorn
         do when the client disconnects) cancels the task on the loop, so the producer sees CancelledError and can
-        record the cancellation; the generator waits (up to `cancel_timeout`) until it has."""
+        record the cancellation; the generator waits (up to `cancel_timeout`) until it has.
+
+        The servers only learn that a client left when a write fails, so with `idle_chunk` the generator yields it
+        whenever nothing came for `idle_seconds`: a Stop or a closed tab cancels the run within about a second even
+        while the model pauses (a tool call, a slow first token). Not before the first chunk, which callers compute
+        ahead to refuse a bad request before the answer starts."""
         # Unbounded: SSE chunks are small and arrive at the model's pace. It also means the pump only ever waits
         # inside `async_iterable`, so a cancellation always lands there, where ChatKit handles it.
         chunks = queue.Queue()
@@ -89,14 +94,21 @@ class BackgroundLoop:
         task_future = asyncio.run_coroutine_threadsafe(pump(), self.loop)
 
         def generate():
+            wait = None
             try:
                 while True:
-                    chunk = chunks.get()
+                    try:
+                        chunk = chunks.get(timeout=wait)
+                    except queue.Empty:
+                        yield idle_chunk
+                        continue
                     if chunk is _DONE:
                         return
                     if isinstance(chunk, _Failure):
                         raise chunk.error
                     yield chunk
+                    if idle_chunk is not None:
+                        wait = idle_seconds
             finally:
                 if not stopped.is_set():
                     task_future.cancel()

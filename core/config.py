@@ -48,6 +48,7 @@ __all__ = ["ConfigError", "Settings", "load_settings"]
 
 CONNECT_MODES = ("ephemeral", "relay")
 CHATKIT_MODES = ("hosted", "self-hosted")
+CHAT_UIS = ("auto", "native", "chatkit")
 REALTIME_PRICE_VARIABLES = {
     "audioIn": "REALTIME_PRICE_AUDIO_IN",
     "cachedIn": "REALTIME_PRICE_CACHED_IN",
@@ -287,6 +288,7 @@ def _chat(environ, today, realtime_instructions, agent=None):
         raise ConfigError("CHATKIT_MODE", mode, "hosted (an Agent Builder workflow, CHATKIT_AGENT_ID) or self-hosted")
     return ChatSettings(
         mode=mode,
+        ui=_chat_ui(environ, mode),
         agent_id=agent_id,
         model=_chat_model(environ, today),
         # The chat agent speaks with the voice agent's voice unless told otherwise; with an agent file, its shared
@@ -301,6 +303,18 @@ def _chat(environ, today, realtime_instructions, agent=None):
         max_streams_per_worker=number(environ, "CHAT_MAX_STREAMS_PER_WORKER", 32, 1, 10_000, kind=int),
         retention_days=number(environ, "CHAT_RETENTION_DAYS", 90, 1, 36500, kind=int),
     )
+
+
+def _chat_ui(environ, mode):
+    ui = (text(environ, "CHAT_UI") or "auto").lower()
+    if ui not in CHAT_UIS:
+        raise ConfigError("CHAT_UI", ui, "auto (the ChatKit widget, or this server's own chat view when the widget "
+                                         "cannot load), native (never load OpenAI's script) or chatkit (the widget only)")
+    if ui == "native" and mode == "hosted":
+        # Hosted threads live at OpenAI: only the widget can show them.
+        raise ConfigError("CHAT_UI", ui, "auto or chatkit with CHATKIT_MODE=hosted (the native view shows "
+                                         "self-hosted threads, which hosted mode does not have)")
+    return ui
 
 
 def _chat_model(environ, today):

@@ -14,16 +14,17 @@ HSTS_MAX_AGE = 365 * 24 * 3600
 
 
 def content_security_policy(settings):
-    """A strict CSP: nothing inline, scripts from us and ChatKit's CDN, and the browser may post its
-    SDP offer straight to OpenAI only in ephemeral mode."""
+    """A strict CSP: nothing inline, scripts from us and ChatKit's CDN (none of OpenAI's hosts with CHAT_UI=native,
+    which never loads the widget), and the browser may post its SDP offer straight to OpenAI only in ephemeral mode."""
     connect = ["'self'"]
     if settings.realtime.connect == "ephemeral":
         base = urlparse(settings.openai.base_url)
         connect.append(f"{base.scheme}://{base.netloc}")
+    widget_hosts = [CHATKIT_CDN] if settings.loads_chatkit_script else []
     return {
         "default-src": "'self'",
-        "script-src": ["'self'", CHATKIT_CDN],
-        "frame-src": [CHATKIT_CDN],
+        "script-src": ["'self'", *widget_hosts],
+        "frame-src": widget_hosts or "'none'",
         "connect-src": connect,
         "style-src": "'self'",
         "img-src": ["'self'", "data:"],

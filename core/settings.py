@@ -47,6 +47,7 @@ class TurnSettings:
 @dataclass(frozen=True)
 class ChatSettings:
     mode: str  # self-hosted, or hosted: an Agent Builder workflow
+    ui: str  # CHAT_UI: auto (the widget, else the native view), native or chatkit
     agent_id: str | None
     model: str
     instructions: str | None
@@ -112,6 +113,11 @@ class Settings:
     def missing_for_voice(self):
         """The variables voice needs that are not set, as (variable, why) pairs."""
         return [("OPENAI_API_KEY", "the server needs it to mint Realtime secrets")] if not self.openai.api_key else []
+
+    @property
+    def loads_chatkit_script(self):
+        """Whether the chat page may load OpenAI's ChatKit script (CHAT_UI=native never does; the CSP follows)."""
+        return self.chat.ui != "native"
 
     def missing_for_chat(self):
         """The variables chat needs in its CHATKIT_MODE that are not set, as (variable, why) pairs."""

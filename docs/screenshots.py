@@ -1,8 +1,12 @@
-"""Takes the documentation's screenshots of the voice page's status panel and the activity page, against the sandbox.
+"""Takes the documentation's screenshots of the voice page's status panel, the activity page and the native chat view,
+against the sandbox.
 
-Run: .venv/bin/python -m docs.screenshots   (headless Debian chromium; writes docs/voice-status.png, docs/activity.png)
+Run: .venv/bin/python -m docs.screenshots   (headless Debian chromium; writes docs/voice-status.png, docs/activity.png,
+docs/chat-native.png)
 """
 
+import contextlib
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -10,6 +14,7 @@ DOCS = Path(__file__).resolve().parent
 
 from playwright.sync_api import expect, sync_playwright
 
+from examples import platform_api, warehouse_mcp
 from harness.browser import Sandbox, open_voice_page, start_app
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -52,6 +57,39 @@ def fill_activity(page, sandbox):
                                                      round(0.0321 * (index + 1), 4)))
 
 
+VOICE_LINES = [{"role": "user", "text": "Is the events rollup still failing?", "id": "item_shot_1"},
+               {"role": "assistant", "text": "Yes: events_rollup ran out of memory in aggregate_hourly.",
+                "id": "item_shot_2"}]
+
+
+def chat_native_screenshot(browser, sandbox):
+    """The native chat view as `make run` shows it offline: examples/agent.toml's tools on the example platform, a
+    tool entry, a voice turn and an approval waiting for the admin."""
+    tokens = {"PLATFORM_TOKEN": secrets.token_urlsafe(12), "WAREHOUSE_MCP_TOKEN": secrets.token_urlsafe(12)}
+    with contextlib.ExitStack() as stack:
+        platform_url = stack.enter_context(platform_api.running(tokens["PLATFORM_TOKEN"]))
+        warehouse_url = stack.enter_context(warehouse_mcp.running(tokens["WAREHOUSE_MCP_TOKEN"]))
+        app = start_app(tempfile.mkdtemp(), sandbox.url, CHAT_UI="native", PLATFORM_URL=platform_url,
+                        WAREHOUSE_MCP_URL=warehouse_url, AGENT_FILE=str(DOCS.parent / "examples" / "agent.toml"),
+                        **tokens)
+        stack.callback(app.stop)
+        page = open_voice_page(browser, app.url)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto("/admin/chat/threads/new")
+        for text in ("Which pipelines failed last night?", "Rerun the orders_daily pipeline, please"):
+            page.fill("#chat-text", text)
+            page.click("#chat-send")
+            expect(page.locator("#chat-native")).to_have_attribute("data-state", "idle", timeout=15_000)
+        page.evaluate("""async (lines) => {
+          const { sendVoiceTranscript } = await import("/static/js/chat-transcript.js");
+          await sendVoiceTranscript(lines);
+        }""", VOICE_LINES)
+        page.reload()
+        expect(page.locator("#chat-items .approval-card button")).to_have_count(2)
+        page.screenshot(path=str(DOCS / "chat-native.png"), full_page=True)
+        page.context.close()
+
+
 def main():
     sandbox = Sandbox()
     app = start_app(tempfile.mkdtemp(), sandbox.url, OPENAI_REALTIME_VOICE="marin",
@@ -74,6 +112,7 @@ def main():
             page.locator(".status-panel").screenshot(path=str(DOCS / "voice-status.png"))
             page.goto("/admin/activity")
             page.screenshot(path=str(DOCS / "activity.png"), full_page=True)
+            chat_native_screenshot(browser, sandbox)
             browser.close()
     finally:
         app.stop()

@@ -1,6 +1,7 @@
 /**
  * The chat page: loads OpenAI's ChatKit web component and points it at a hosted workflow session
  * (getClientSecret) or at this server's own /chatkit endpoint (self-hosted), and says in words what went wrong.
+ * With CHAT_UI=auto, a widget that cannot load gives way to the native view (chat-native.js) on the same thread.
  */
 
 import { CHANNEL_NAME } from './chat-transcript.js';
@@ -141,6 +142,15 @@ function listenForVoiceTranscripts() {
   }
 }
 
+/** CHAT_UI=auto: the widget could not load, so this server's own view opens the same thread instead. */
+function switchToNativeView(error) {
+  showStatus(`The ChatKit widget did not load (${error.message}): opening this server's chat view…`);
+  const target = currentThread
+    ? root.dataset.nativeUrl.replace('THREAD_ID', encodeURIComponent(currentThread))
+    : root.dataset.nativeNewUrl;
+  window.location.replace(target);
+}
+
 async function start() {
   if (!root) return;
   if (root.dataset.ready !== 'true') {
@@ -151,6 +161,10 @@ async function start() {
   try {
     await loadChatKitScript(root.dataset.scriptUrl, timeoutMs);
   } catch (error) {
+    if (root.dataset.nativeUrl) {
+      switchToNativeView(error);
+      return;
+    }
     showError(
       `The chat widget could not be loaded from ${root.dataset.scriptUrl}: ${error.message}. ` +
         "Check this machine's network, or set CHATKIT_SCRIPT_URL.",

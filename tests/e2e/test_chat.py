@@ -257,5 +257,6 @@ def test_hosted_chat_explains_a_missing_workflow(chat_app, open_chat, sandbox):
 
 
 def test_a_widget_script_that_cannot_load_is_explained(chat_app, open_chat):
-    page = open_chat(chat_app(), script=None)
+    # CHAT_UI=chatkit: the widget or nothing (auto would switch to the native view: tests/e2e/test_chat_native.py).
+    page = open_chat(chat_app(CHAT_UI="chatkit"), script=None)
     expect(page.locator("#chat-error")).to_contain_text("could not be loaded from " + DEFAULT_CHATKIT_SCRIPT_URL)
