@@ -36,6 +36,7 @@ from core.settings import (
     RealtimeSettings,
     ServerSettings,
     Settings,
+    ToolSettings,
     TurnSettings,
 )
 
@@ -69,6 +70,7 @@ def load_settings(environ, *, today):
         metrics=_metrics(environ),
         agent=agent,
         warnings=(warning,) if warning else (),
+        tools=_tools(environ),
     )
 
 
@@ -250,6 +252,7 @@ def _chat(environ, today, realtime_instructions, agent=None):
         max_streams_per_admin=number(environ, "CHAT_MAX_STREAMS_PER_ADMIN", 3, 1, 100, kind=int),
         max_streams_per_worker=number(environ, "CHAT_MAX_STREAMS_PER_WORKER", 32, 1, 10_000, kind=int),
         retention_days=number(environ, "CHAT_RETENTION_DAYS", 90, 1, 36500, kind=int),
+        max_turns=number(environ, "CHAT_MAX_TURNS", 6, 1, 50, kind=int),
     )
 
 
@@ -288,6 +291,18 @@ def _agent(environ):
         return load_definition(path, environ)
     except DefinitionError as error:
         raise ConfigError("AGENT_FILE", path, str(error)) from None
+
+
+def _tools(environ):
+    proxy = text(environ, "TOOL_PROXY_URL")
+    if proxy is not None:
+        parsed = urlparse(proxy)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError("TOOL_PROXY_URL", proxy, "an http(s) proxy URL such as http://proxy.internal:3128")
+    return ToolSettings(
+        max_response_bytes=number(environ, "TOOL_MAX_RESPONSE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, kind=int),
+        proxy_url=proxy,
+    )
 
 
 # --- auth, server, metrics -----------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class ChatSettings:
     max_streams_per_admin: int = 3
     max_streams_per_worker: int = 32
     retention_days: int = 90
+    max_turns: int = 6  # model turns one chat message may take (CHAT_MAX_TURNS), tool calls between them
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,14 @@ class AuthSettings:
     session_lifetime_hours: float = 12.0  # a session ends this long after sign-in, however active
     session_idle_minutes: float = 60.0  # ... or this long after its last request
     tool_rate_limit: str = "30 per minute"  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """Limits on the agent's tool calls (agent/executor.py, agent/mcp_tools.py)."""
+
+    max_response_bytes: int = 1024 * 1024  # TOOL_MAX_RESPONSE_BYTES: the most of one answer a tool call reads
+    proxy_url: str | None = None  # TOOL_PROXY_URL: the proxy tool calls go through; the environment's are ignored
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     agent: AgentDefinition | None = None  # AGENT_FILE: tools and instructions for voice and chat (docs/agent.md)
     warnings: tuple = ()
+    tools: ToolSettings = ToolSettings()
 
     @property
     def realtime_calls_url(self):

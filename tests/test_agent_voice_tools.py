@@ -93,7 +93,8 @@ def test_the_minted_session_carries_the_tools_and_no_credential(voice_admin, pla
     assert [tool["name"] for tool in session["tools"]] == ["list_failed_pipelines", "rerun_pipeline"]
     assert session["tools"][1] == {
         "type": "function", "name": "rerun_pipeline", "description": "Reruns one pipeline.",
-        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+                       "additionalProperties": False},
     }
     assert TOKEN not in sent and PLATFORM not in sent
     assert check("RealtimeSessionCreateRequestGA", session) == []
