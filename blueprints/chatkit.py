@@ -80,7 +80,7 @@ def chatkit_endpoint():
     else:
         release = _nothing_to_release
     try:
-        kind, payload = process_chatkit_request(body, g.admin_id, g.admin)
+        kind, payload = process_chatkit_request(body, g.admin_id, g.admin, g.admin_roles)
     except BaseException:
         release()
         raise

@@ -119,13 +119,14 @@ def _approval_tools():
     tools = agent_tools()
     if tools is None:
         return []
-    return [spec["name"] for spec in tools.function_tools() if tools.needs_approval(spec["name"])]
+    return [spec["name"] for spec in tools.function_tools(g.admin_roles) if tools.needs_approval(spec["name"])]
 
 
 def _session_tools():
-    """The agent's Realtime function tools for a new voice session, or None without AGENT_FILE."""
+    """The agent's Realtime function tools the signed-in admin's roles allow, for a new voice session, or None
+    without AGENT_FILE."""
     tools = agent_tools()
-    return tools.function_tools() if tools is not None else None
+    return tools.function_tools(g.admin_roles) if tools is not None else None
 
 
 TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approved")
@@ -145,13 +146,13 @@ def run_tool_call():
                        "agent has no tools to run. Set AGENT_FILE to a TOML agent file (docs/agent.md) and restart.")
     started = time.perf_counter()
     try:
-        result = tools.run(call["name"], call["arguments"], approved=call["approved"])
+        result = tools.run(call["name"], call["arguments"], approved=call["approved"], roles=g.admin_roles)
     except ApiError as error:
         activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"],
-                                  _elapsed_ms(started), call["call_id"], error.code)
+                                  _elapsed_ms(started), call["call_id"], error.code, g.admin_roles)
         raise
     activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"], result.ms,
-                              call["call_id"])
+                              call["call_id"], roles=g.admin_roles)
     return jsonify({"status": "success", "data": {"output": result.output, "ms": round(result.ms, 1),
                                                   "callId": call["call_id"]}})
 
@@ -187,13 +188,13 @@ def _elapsed_ms(started):
 @bp.app_template_global()
 def current_voice_status():
     """For the voice page's first paint: `{% include "realtime/_status_panel.html" %}` needs no view changes."""
-    return voice_status(current_settings(), g.admin, agent_tools())
+    return voice_status(current_settings(), g.admin, agent_tools(), g.admin_roles)
 
 
 @bp.get("/admin/voice/status")
 @login_required
 def status_fragment():
-    status = voice_status(current_settings(), g.admin, agent_tools())
+    status = voice_status(current_settings(), g.admin, agent_tools(), g.admin_roles)
     # htmx sends the version it shows; nothing changed means 204, which htmx does not swap, so screen
     # readers don't re-read an identical aria-live panel every few seconds.
     if request.args.get("version") == status["version"]:
@@ -219,7 +220,7 @@ def refresh_tools():
         flash("Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh.",
               "info")
         return redirect(url_for("realtime.voice_page"))
-    return render_template("realtime/_status.html", status=voice_status(current_settings(), g.admin, tools))
+    return render_template("realtime/_status.html", status=voice_status(current_settings(), g.admin, tools, g.admin_roles))
 
 
 @bp.post("/admin/voice/test-connection")

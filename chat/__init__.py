@@ -42,8 +42,9 @@ class ChatServerSlot:
             return self._server
 
     def _tools(self):
-        """A function giving the agent file's tools as FunctionTools for the next run: AgentTools refreshes itself
-        when an MCP server was missing (agent.mcp_tools), and the FunctionTools are rebuilt when its tools changed."""
+        """A function giving the agent file's tools as FunctionTools for the next run of an admin with `roles` (only
+        those they may use): AgentTools refreshes itself when an MCP server was missing (agent.mcp_tools), and the
+        FunctionTools are rebuilt when its tools changed."""
         agent_tools = self.app.extensions.get("agent_tools") if self.app is not None else None
         if agent_tools is None:
             return ()
@@ -51,27 +52,44 @@ class ChatServerSlot:
 
         built = {"version": None, "tools": ()}
 
-        def current():
+        def current(roles=()):
             agent_tools.refresh_if_due()
             version = agent_tools.version
             if built["version"] != version:
-                built["tools"], built["version"] = tuple(sdk_function_tools(agent_tools, record=self._record)), version
-            return built["tools"]
+                built["tools"] = tuple(sdk_function_tools(agent_tools, record=self._record, admit=self._admit))
+                built["version"] = version
+            return tuple(tool for tool in built["tools"] if agent_tools.may_run(tool.name, roles))
 
         return current
+
+    def _admit(self, run_context, name):
+        """Before each chat tool call: counts it against the admin's TOOL_RATE_LIMIT (the voice page's calls use the
+        same budget) and answers the roles it runs with; raises the 429 ApiError when the budget is used up."""
+        from core.extensions import TOOL_SCOPE, check_admin_limit
+
+        request_context = _request_context(run_context)
+        with self.app.app_context():
+            check_admin_limit(TOOL_SCOPE, self.settings.auth.tool_rate_limit,
+                              key=getattr(request_context, "shown_name", None) or "unknown")
+        return getattr(request_context, "roles", ())
 
     def _record(self, run_context, name, ms, call_id, error_code):
         """Records one chat tool call for the admin whose request ran it (the ChatKit AgentContext's ChatContext)."""
         import activity
 
-        request_context = getattr(getattr(run_context, "context", None), "request_context", None)
+        request_context = _request_context(run_context)
         admin = getattr(request_context, "shown_name", None) or "unknown"
-        activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
+        activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code,
+                                  getattr(request_context, "roles", ()))
 
-    def _record_for_admin(self, admin, name, ms, call_id, error_code):
+    def _record_for_admin(self, context, name, ms, call_id, error_code):
         import activity
 
-        activity.record_tool_call(self.app, admin, "chat", name, ms, call_id, error_code)
+        activity.record_tool_call(self.app, context.shown_name, "chat", name, ms, call_id, error_code, context.roles)
+
+
+def _request_context(run_context):
+    return getattr(getattr(run_context, "context", None), "request_context", None)
 
 
 def init_chat_server(app, settings, engine):
@@ -126,8 +144,9 @@ def not_found(what):
     return ApiError(404, "not_found", f"{what} does not exist or belongs to another admin.")
 
 
-def process_chatkit_request(body, admin, name=None):
-    """Runs one ChatKit request for `admin` (the admin's id; `name` is what the activity record shows). Returns ("json", bytes) or ("stream", generator of SSE bytes); the
+def process_chatkit_request(body, admin, name=None, roles=()):
+    """Runs one ChatKit request for `admin` (the admin's id; `name` is what the activity record shows; `roles` decide
+    the agent's tools). Returns ("json", bytes) or ("stream", generator of SSE bytes); the
     stream's first chunk is already computed, so a bad thread id raises here (as ApiError) rather than mid-stream."""
     from chatkit.store import NotFoundError
     from pydantic import ValidationError
@@ -137,7 +156,7 @@ def process_chatkit_request(body, admin, name=None):
 
     server = chat_server()
     try:
-        result = background_loop.run(server.process(body, ChatContext(admin, name)))
+        result = background_loop.run(server.process(body, ChatContext(admin, name, tuple(roles))))
         if not is_streaming(result):
             return "json", result.json
         chunks = background_loop.stream(result)

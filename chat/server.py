@@ -4,11 +4,13 @@ voice transcripts written into the admin's current thread."""
 import asyncio
 import json
 import logging
+import re
 import uuid
 from datetime import datetime
 
 import openai
 from agents import Runner
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
@@ -50,10 +52,10 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
-        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving them for each run
-        # (it may list MCP servers again, so it runs in a worker thread, never on the loop).
-        self._tools_now = tools if callable(tools) else (lambda fixed=tuple(tools): fixed)
-        # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
+        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving those an admin's
+        # roles allow for each run (it may list MCP servers again, so it runs in a worker thread, never on the loop).
+        self._tools_now = tools if callable(tools) else (lambda roles=(), fixed=tuple(tools): fixed)
+        # record_tool_call(context, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
 
     async def process(self, request, context):
@@ -68,12 +70,14 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
         history = await simple_to_agent_input(list(reversed(page.data)))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(await self._agent(), history, context=agent_context, run_config=RUN_CONFIG)
+        result = Runner.run_streamed(await self._agent(context), history, context=agent_context, run_config=RUN_CONFIG,
+                                     max_turns=self.settings.chat.max_turns)
         async for event in self._stream(thread, agent_context, result, context):
             yield event
 
-    async def _agent(self):
-        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now))
+    async def _agent(self, context):
+        """The agent for one request, with the tools its admin's roles allow."""
+        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now, context.roles))
 
     async def _stream(self, thread, agent_context, result, context):
         """The run's events for the widget, then an approval card for each call it holds back."""
@@ -87,6 +91,18 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             # The client went away: stop the model run too (its tasks would otherwise run on, unobserved).
             result.cancel()
             raise
+        except ModelBehaviorError as error:
+            # The model named a tool this admin's agent does not have (their roles leave it out): nothing ran.
+            missing = re.match(r"Tool (\S+) not found", str(error))
+            if missing is None:
+                raise
+            raise CustomStreamError(f"The agent asked for a tool it does not have for you ({missing.group(1)}): "
+                                    "nothing was run.", allow_retry=False) from error
+        except MaxTurnsExceeded as error:
+            # CHAT_MAX_TURNS bounds how many model turns (and so rounds of tool calls) one message may cost.
+            raise CustomStreamError(
+                f"The agent stopped after {self.settings.chat.max_turns} steps without an answer (CHAT_MAX_TURNS): "
+                "ask a narrower question, or ask it to go on.", allow_retry=False) from error
         except openai.APIStatusError as error:
             raise CustomStreamError(_model_refusal(error, self.settings), allow_retry=error.status_code >= 500) from error
         except (openai.APIConnectionError, openai.APITimeoutError) as error:
@@ -134,7 +150,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
 
         from agent.sdk_tools import CALL_OUTCOMES
 
-        agent = await self._agent()
+        agent = await self._agent(context)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         card = await self.store.load_item(thread.id, row.item_id, context)
         state = await RunState.from_string(agent, row.state, context_override=agent_context)
@@ -149,12 +165,12 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             state.reject(interruption, rejection_message=(
                 f"The admin declined this call of {row.tool}: it was not run. Tell the admin it was not done."))
             if self.record_tool_call is not None:
-                self.record_tool_call(context.shown_name, row.tool, None, row.call_id, "approval_denied")
+                self.record_tool_call(context, row.tool, None, row.call_id, "approval_denied")
             yield _replaced(card, decided_card(row.tool, f"Denied: {row.tool} was not run.", "danger"))
         outcomes = {}
         token = CALL_OUTCOMES.set(outcomes)
         try:
-            result = Runner.run_streamed(agent, state, run_config=RUN_CONFIG)
+            result = Runner.run_streamed(agent, state, run_config=RUN_CONFIG, max_turns=self.settings.chat.max_turns)
             async for event in self._stream(thread, agent_context, result, context):
                 yield event
         finally:
