@@ -38,7 +38,8 @@ class ChatServerSlot:
 
                 model = self.model or build_model(self.settings)
                 self._server = ConsoleChatKitServer(DatabaseStore(self.engine), self.settings, model, self._tools(),
-                                                    self._record_for_admin if self.app is not None else None)
+                                                    self._record_for_admin if self.app is not None else None,
+                                                    self._placeholders_of)
             return self._server
 
     def _tools(self):
@@ -61,6 +62,10 @@ class ChatServerSlot:
             return tuple(tool for tool in built["tools"] if agent_tools.may_run(tool.name, roles))
 
         return current
+
+    def _placeholders_of(self, name):
+        agent_tools = self.app.extensions.get("agent_tools") if self.app is not None else None
+        return getattr(agent_tools.get(name), "placeholders", ()) if agent_tools is not None else ()
 
     def _admit(self, run_context, name):
         """Before each chat tool call: counts it against the admin's TOOL_RATE_LIMIT (the voice page's calls use the

@@ -2,7 +2,6 @@
 voice transcripts written into the admin's current thread."""
 
 import asyncio
-import json
 import logging
 import re
 import uuid
@@ -30,6 +29,14 @@ from pydantic import TypeAdapter
 
 from chat import stream_events
 from chat.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
+from chat.approval_cards import (
+    APPROVE,
+    DENY,
+    MAX_APPROVAL_ARGUMENT_CHARS,
+    approval_card,
+    decided_card,
+    refused_card,
+)
 from chat.store import ChatContext
 
 log = logging.getLogger(__name__)
@@ -48,7 +55,7 @@ _CHATKIT_REQUEST = TypeAdapter(ChatKitReq)
 class ConsoleChatKitServer(ChatKitServer[ChatContext]):
     """Answers each user message with one streamed Agents SDK run over the thread's recent history."""
 
-    def __init__(self, store, settings, model, tools=(), record_tool_call=None):
+    def __init__(self, store, settings, model, tools=(), record_tool_call=None, placeholders_of=None):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
@@ -57,6 +64,8 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         self._tools_now = tools if callable(tools) else (lambda roles=(), fixed=tuple(tools): fixed)
         # record_tool_call(context, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
+        # placeholders_of(tool name) -> the {arg}s of its URL, which the approval card shows first
+        self.placeholders_of = placeholders_of or (lambda _name: ())
 
     async def process(self, request, context):
         """ChatKitServer.process with the request parsed by the adapter built once (see _CHATKIT_REQUEST)."""
@@ -85,7 +94,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             async for event in stream_agent_response(agent_context, result):
                 yield event
             if result.interruptions:
-                async for event in self._ask_approval(thread, result, context):
+                async for event in self._ask_approval(thread, agent_context, result, context):
                     yield event
         except asyncio.CancelledError:
             # The client went away: stop the model run too (its tasks would otherwise run on, unobserved).
@@ -115,20 +124,42 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
 
     # --- Approve / Deny for confirm tools ---------------------------------------------------------------------
 
-    async def _ask_approval(self, thread, result, context):
+    async def _ask_approval(self, thread, agent_context, result, context):
         """The run stopped at confirm tools (the SDK's needs_approval): keeps the run's state on the server and shows
-        one card per call with Approve and Deny; a call already waiting gets the newer state and no second card."""
-        state = result.to_state().to_string(context_serializer=_no_context)
+        one card per call with Approve and Deny; a call already waiting gets the newer state and no second card.
+        A call whose arguments are too long for a card to show is refused at once and the model told."""
+        run_state = result.to_state()
+        waiting = []
         for approval in result.interruptions:
-            name = approval.name or "unknown"
-            arguments = approval.arguments or "{}"
+            name, arguments = approval.name or "unknown", approval.arguments or "{}"
+            if len(arguments) <= MAX_APPROVAL_ARGUMENT_CHARS:
+                waiting.append(approval)
+                continue
+            run_state.reject(approval, rejection_message=(
+                f"This call of {name} was not run: its arguments are {len(arguments):,} characters, more than the "
+                f"{MAX_APPROVAL_ARGUMENT_CHARS:,} an admin can review. Tell the admin; ask before trying shorter ones."))
+            if self.record_tool_call is not None:
+                self.record_tool_call(context, name, None, approval.call_id, "approval_too_large")
+            yield ThreadItemDoneEvent(item=WidgetItem(
+                id=self.store.generate_item_id("message", thread, context), thread_id=thread.id,
+                created_at=datetime.now(), widget=refused_card(name, len(arguments)),
+                copy_text=f"{name} was refused: its arguments are too long to review"))
+        if not waiting:  # nothing left to ask about: the run goes on with the refusals
+            resumed = Runner.run_streamed(result.last_agent, run_state, run_config=RUN_CONFIG,
+                                          max_turns=self.settings.chat.max_turns)
+            async for event in self._stream(thread, agent_context, resumed, context):
+                yield event
+            return
+        state = run_state.to_string(context_serializer=_no_context)
+        for approval in waiting:
+            name, arguments = approval.name or "unknown", approval.arguments or "{}"
             item_id = self.store.generate_item_id("message", thread, context)
             is_new = await asyncio.to_thread(self.store.save_pending_approval_sync, context.admin, thread.id,
                                              approval.call_id, item_id, name, arguments, state)
             if is_new:
                 yield ThreadItemDoneEvent(item=WidgetItem(
                     id=item_id, thread_id=thread.id, created_at=datetime.now(),
-                    widget=approval_card(name, arguments, approval.call_id),
+                    widget=approval_card(name, arguments, approval.call_id, self.placeholders_of(name)),
                     copy_text=f"{name} waits for an admin's approval",
                 ))
 
@@ -185,44 +216,9 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
                 text, color = f"Approved: {row.tool} ran in {ms:.0f} ms.", "success"
             yield _replaced(card, decided_card(row.tool, text, color))
 
-APPROVE, DENY = "tool.approve", "tool.deny"
-
-
 def _no_context(_context):
     # The run's context (ChatKit's AgentContext: thread, store, request) is rebuilt for the resumed run, not stored.
     return {}
-
-
-def _shown_arguments(arguments):
-    try:
-        return json.dumps(json.loads(arguments), indent=1, ensure_ascii=False)
-    except ValueError:
-        return arguments
-
-
-def approval_card(tool, arguments, call_id):
-    """The card asking the admin to approve one call: the tool, its arguments, Approve and Deny. Built as data
-    (DynamicWidgetRoot): chatkit deprecates instantiating its named widget classes."""
-    from chatkit.widgets import DynamicWidgetRoot
-
-    payload = {"call_id": call_id}
-
-    def button(label, action, color):
-        return {"type": "Button", "label": label, "color": color, "style": "primary" if action == APPROVE else "secondary",
-                "onClickAction": {"type": action, "payload": payload, "loadingBehavior": "container"}}
-
-    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{call_id}", "children": [
-        {"type": "Text", "value": f"{tool} changes the platform: approve this call?", "weight": "semibold"},
-        {"type": "Markdown", "value": f"```json\n{_shown_arguments(arguments)[:2000]}\n```"},
-        {"type": "Row", "gap": 2, "children": [button("Approve", APPROVE, "success"), button("Deny", DENY, "danger")]},
-    ]})
-
-
-def decided_card(tool, text, color):
-    from chatkit.widgets import DynamicWidgetRoot
-
-    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{tool}", "children": [
-        {"type": "Text", "value": text, "color": color, "weight": "semibold"}]})
 
 
 def _replaced(card, widget):
