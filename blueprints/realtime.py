@@ -18,6 +18,8 @@ from flask import (
 
 import activity
 from blueprints.auth import login_required
+from core.clock import current_clock
+from core.database import database
 from core.errors import ApiError, bad_request
 from core.extensions import (
     PREPARE_MINT_SCOPE,
@@ -39,6 +41,7 @@ from realtime.minting import (
 )
 from realtime.session_config import is_prepare_request, parse_session_overrides
 from realtime.status import run_connection_test, voice_status
+from realtime.tool_approvals import run_relayed_call
 from realtime.turn import ice_servers_for
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ def voice_page_options(settings):
         "telemetry_url": url_for("realtime.voice_telemetry"),
         # With an agent file the session carries its tools; the page posts each function call the model makes here.
         "tool_calls_url": url_for("realtime.run_tool_call") if agent_tools() is not None else "",
-        # Tools with confirm = true: the page asks the admin, then posts the call again with "approved": true.
+        # Tools with confirm = true: the server answers approval_required with a one-time approval id; the page asks
+        # the admin, then posts the call again with that id.
         "approval_tools": _approval_tools(),
         # Relay mode has no mint answer to carry TURN credentials, so the page gets its own (TURN_SHARED_SECRET).
         "ice_servers": ice_servers_for(settings, g.admin_openai_id),
@@ -129,8 +133,11 @@ def _session_tools():
     return tools.function_tools(g.admin_roles) if tools is not None else None
 
 
-TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approved")
+# "approved" is still accepted, so an older page gets approval_required rather than bad_request, but it no longer
+# counts: only an approval id the server handed out for this very call does (realtime/tool_approvals.py).
+TOOL_CALL_FIELDS = ("name", "arguments", "call_id", "approval_id", "approved")
 MAX_CALL_ID_CHARS = 200
+MAX_APPROVAL_ID_CHARS = 100
 
 
 @bp.post("/api/v1/realtime/tool-calls")
@@ -146,7 +153,7 @@ def run_tool_call():
                        "agent has no tools to run. Set AGENT_FILE to a TOML agent file (docs/agent.md) and restart.")
     started = time.perf_counter()
     try:
-        result = tools.run(call["name"], call["arguments"], approved=call["approved"], roles=g.admin_roles)
+        result = run_relayed_call(tools, database(), g.admin_id, g.admin_roles, call, current_clock().now().timestamp())
     except ApiError as error:
         activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"],
                                   _elapsed_ms(started), call["call_id"], error.code, g.admin_roles)
@@ -158,7 +165,7 @@ def run_tool_call():
 
 
 def parse_tool_call(body):
-    """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approved (bool)}."""
+    """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approval_id (or None)}."""
     example = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
     if not isinstance(body, dict):
         raise bad_request(f"The body must be a JSON object (Content-Type: application/json) such as {example}.")
@@ -175,10 +182,13 @@ def parse_tool_call(body):
     call_id = body.get("call_id")
     if not isinstance(call_id, str) or not 1 <= len(call_id) <= MAX_CALL_ID_CHARS:
         raise bad_request(f"call_id must be the function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters.")
-    approved = body.get("approved", False)
-    if not isinstance(approved, bool):
-        raise bad_request("approved must be true or false (true only after the admin approved this call).")
-    return {"name": name.strip(), "arguments": arguments, "call_id": call_id, "approved": approved}
+    if not isinstance(body.get("approved", False), bool):
+        raise bad_request("approved must be true or false; it no longer approves anything: send the approval_id "
+                          "the server gave with approval_required.")
+    approval_id = body.get("approval_id")
+    if approval_id is not None and not (isinstance(approval_id, str) and 1 <= len(approval_id) <= MAX_APPROVAL_ID_CHARS):
+        raise bad_request("approval_id must be the id an approval_required answer gave for this call (a string).")
+    return {"name": name.strip(), "arguments": arguments, "call_id": call_id, "approval_id": approval_id}
 
 
 def _elapsed_ms(started):

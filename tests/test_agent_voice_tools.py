@@ -142,7 +142,8 @@ def test_a_tool_call_runs_on_the_server_and_answers_the_output(agent_app, voice_
 
 def test_an_approved_confirm_tool_runs(voice_admin, platform):
     platform.post(f"{PLATFORM}/pipelines/nightly/rerun", json={"run": "r-2"})
-    response = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}', approved=True)
+    asked = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}').get_json()
+    response = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}', approval_id=asked["approval"]["id"])
     assert response.status_code == 200 and "r-2" in response.get_json()["data"]["output"]
 
 
@@ -150,7 +151,7 @@ def test_an_approved_confirm_tool_runs(voice_admin, platform):
     ("drop_everything", "{}", {}, 400, "unknown_tool", "no tool named 'drop_everything'"),
     ("list_failed_pipelines", "not json", {}, 400, "invalid_arguments", "not JSON"),
     ("list_failed_pipelines", '{"since": 5}', {}, 400, "invalid_arguments", "since"),
-    ("rerun_pipeline", "{}", {"approved": True}, 400, "invalid_arguments", "'name' is a required property"),
+    ("rerun_pipeline", "{}", {}, 400, "invalid_arguments", "'name' is a required property"),
     ("rerun_pipeline", '{"name": "nightly"}', {}, 409, "approval_required", "approve"),
 ])
 def test_refused_calls_answer_their_code_and_are_recorded(agent_app, voice_admin, platform, name, arguments, extra,

@@ -1,6 +1,7 @@
 /**
  * The agent's tool calls: each function call the model makes is run by our server (never in the browser), shown
- * in the conversation, and its output handed back to the model, which then answers aloud.
+ * in the conversation, and its output handed back to the model, which then answers aloud. A call the admin must
+ * approve comes back as approval_required with a one-time approval id; Approve posts the call again with it.
  */
 
 const DECLINED = 'The admin declined this call, so it was not made. Say so, and ask what to do instead.';
@@ -9,13 +10,12 @@ export class ToolCalls {
   #seen = new Set(); // call_ids already handled: each call runs once
 
   /**
-   * url: POST /api/v1/realtime/tool-calls ('' without an agent file); approvalTools: names of the tools the admin
-   * approves per call; csrfToken; call: the VoiceCall; responses: the Responses; list: the conversation's list;
-   * view: the StatusView for failures.
+   * url: POST /api/v1/realtime/tool-calls ('' without an agent file); csrfToken; call: the VoiceCall; responses:
+   * the Responses; list: the conversation's list; view: the StatusView for failures. (approvalTools is no longer
+   * needed: the server says which calls need approval, and binds each approval to its call.)
    */
-  constructor({ url, approvalTools, csrfToken, call, responses, list, view }) {
+  constructor({ url, csrfToken, call, responses, list, view }) {
     Object.assign(this, { url, csrfToken, call, responses, list, view });
-    this.approvalTools = new Set(approvalTools ?? []);
   }
 
   /** response.function_call_arguments.done: the model asks for a tool. */
@@ -29,20 +29,19 @@ export class ToolCalls {
       this.#failed(session, { callId, name, entry }, 'this console has no agent file, so it has no tools');
       return;
     }
-    const toolCall = { callId, name, args, entry, session };
-    if (this.approvalTools.has(name)) this.#ask(toolCall);
-    else this.#run(toolCall, false);
+    this.#run({ callId, name, args, entry, session }, null);
   }
 
-  async #run(toolCall, approved) {
+  async #run(toolCall, approvalId) {
     const { callId, name, args, entry } = toolCall;
     entry.running();
     let reply;
+    const body = { name, arguments: args, call_id: callId, ...(approvalId ? { approval_id: approvalId } : {}) };
     try {
       const response = await fetch(this.url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-CSRFToken': this.csrfToken },
-        body: JSON.stringify({ name, arguments: args, call_id: callId, ...(approved ? { approved: true } : {}) }),
+        body: JSON.stringify(body),
       });
       reply = await response.json().catch(() => ({ message: `HTTP ${response.status}` }));
     } catch (error) {
@@ -51,16 +50,16 @@ export class ToolCalls {
     if (reply?.status === 'success') {
       entry.ran(reply.data.ms);
       this.#answer(toolCall.session, callId, reply.data.output);
-    } else if (reply?.code === 'approval_required') {
-      this.#ask(toolCall);
+    } else if (reply?.code === 'approval_required' && reply.approval?.id) {
+      this.#ask(toolCall, reply.approval.id);
     } else {
       this.#failed(toolCall.session, toolCall, reply?.message || 'no reason given', reply?.code);
     }
   }
 
-  #ask(toolCall) {
+  #ask(toolCall, approvalId) {
     toolCall.entry.askApproval({
-      approve: () => this.#decided(toolCall, () => this.#run(toolCall, true)),
+      approve: () => this.#decided(toolCall, () => this.#run(toolCall, approvalId)),
       deny: () =>
         this.#decided(toolCall, () => {
           toolCall.entry.declined();
