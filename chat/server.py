@@ -184,6 +184,12 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         agent = await self._agent(context)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         card = await self.store.load_item(thread.id, row.item_id, context)
+        if approved and row.tool not in {tool.name for tool in agent.tools}:
+            # Held while the admin had other roles: the admin deciding now may not run it.
+            if self.record_tool_call is not None:
+                self.record_tool_call(context, row.tool, None, row.call_id, "tool_not_allowed")
+            yield _replaced(card, decided_card(row.tool, f"Not run: your roles do not allow {row.tool}.", "danger"))
+            return
         state = await RunState.from_string(agent, row.state, context_override=agent_context)
         interruption = next((item for item in state.get_interruptions() if item.call_id == row.call_id), None)
         if interruption is None:  # cannot happen with a state we kept; say so rather than hang

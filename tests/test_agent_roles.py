@@ -302,3 +302,25 @@ def test_sdk_tools_refuse_a_call_the_roles_do_not_allow_even_when_given_the_tool
 
     output = asyncio.run(tools["rerun_pipeline"].on_invoke_tool(RunContext(), '{"name": "nightly"}'))
     assert output.startswith("Error (tool_not_allowed): ") and len(platform.calls) == 0
+
+
+def test_an_approval_held_before_a_role_change_does_not_run_for_the_new_roles(base_env, agent_env, model, platform,
+                                                                             tmp_path):
+    confirm_file = tmp_path / "confirm.toml"
+    confirm_file.write_text(AGENT.replace("confirm = false", "confirm = true"))
+    env = {**base_env, **agent_env, "AGENT_FILE": str(confirm_file), "CHATKIT_INSTRUCTIONS": "You are the test agent."}
+    env.pop("CHATKIT_AGENT_ID")
+    chat_app = create_app({"CLOCK": FixedClock(TODAY), "ENVIRON": env, "TESTING": True, "CHATKIT_AGENT_MODEL": model})
+    olga = signed_in(chat_app, "olga")
+    model.enqueue([function_call("rerun_pipeline", {"name": "nightly"}, call_id="call_held")])
+    events = [json.loads(line[6:]) for line in chatkit(olga, new_thread("rerun nightly")).get_data(as_text=True)
+              .split("\n") if line.startswith("data: ")]
+    card = [event["item"] for event in events if event["type"] == "thread.item.done"][-1]
+    assert card["type"] == "widget"
+    set_roles(chat_app.config["SETTINGS"].auth.admin_users_file, "olga", ("viewer",))
+    olga = signed_in(chat_app, "olga")
+    click = {"type": "threads.custom_action", "params": {"thread_id": events[0]["thread"]["id"], "item_id": card["id"],
+             "action": {"type": "tool.approve", "payload": {"call_id": "call_held"}}}}
+    raw = chatkit(olga, click).get_data(as_text=True)
+    assert "Not run: your roles do not allow rerun_pipeline." in raw and len(platform.calls) == 0
+    assert tool_rows(chat_app)[-1]["error_code"] == "tool_not_allowed"
