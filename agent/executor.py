@@ -219,9 +219,7 @@ def check_stays_under(tool, url):
     prefix = requests.Request(tool.method, tool.url_prefix or tool.url).prepare().url
     if tool.url_prefix == tool.url:  # no placeholder: only the query may differ
         prefix = prefix.split("?", 1)[0]
-    final, expected = urlsplit(url), urlsplit(prefix)
-    same_origin = (final.scheme, final.hostname, final.port) == (expected.scheme, expected.hostname, expected.port)
-    if not same_origin or not url.startswith(prefix):
+    if _origin(url) != _origin(prefix) or not url.startswith(prefix):
         raise InvalidArguments(f"The arguments for {tool.name!r} would send it outside "
                                f"{redact(tool.url_template, tool.secrets)}: nothing was sent.")
 
@@ -277,7 +275,7 @@ def _timeout(tool, shown_url):
 
 def _origin(url):
     parts = urlsplit(url)
-    return parts.scheme, parts.hostname, parts.port
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _as_text(value):
