@@ -87,7 +87,7 @@ def _agent_tools(settings):
         return None
     from agent.mcp_tools import AgentTools  # the mcp client loads only with an agent file
 
-    return AgentTools(settings.agent)
+    return AgentTools(settings.agent, limits=settings.tools)
 
 
 def _api_error_response(error):

@@ -79,6 +79,9 @@ tool_calls = Table(
     Column("error_code", String(60)),  # unknown_tool, invalid_arguments, approval_required, tool_failed, ...
     Column("ms", Float),
     Column("call_id", String(MAX_TEXT)),
+    # The caller's roles (comma-separated, as in the admins file), None for an admin without roles. Added after
+    # the table: core.database adds it to older databases at start-up.
+    Column("role", String(MAX_TEXT)),
 )
 Index("ix_activity_mints_admin_created", mints.c.admin, mints.c.created_at)
 

@@ -45,8 +45,9 @@ def _insert_tool_calls(rows):
     prune_now_and_then()
 
 
-def record_tool_call(app, admin, channel, tool, ms, call_id=None, error_code=None):
-    """Counts one tool call (channel voice or chat; error_code None when it produced an output) and queues its row.
+def record_tool_call(app, admin, channel, tool, ms, call_id=None, error_code=None, roles=()):
+    """Counts one tool call (channel voice or chat; error_code None when it produced an output; roles: the admin's)
+    and queues its row.
 
     `app` is explicit because the chat agent's tools run on the chat's event loop, outside any Flask context."""
     if channel not in TOOL_CHANNELS:
@@ -58,7 +59,7 @@ def record_tool_call(app, admin, channel, tool, ms, call_id=None, error_code=Non
     row = {
         "created_at": utc_now(), "admin": admin, "channel": channel, "tool": str(tool)[:64], "outcome": outcome,
         "error_code": cut_text(error_code), "ms": None if ms is None else round(float(ms), 1),
-        "call_id": cut_text(call_id),
+        "call_id": cut_text(call_id), "role": cut_text(",".join(roles)) if roles else None,
     }
     _writer.put(app, row, kind="tool_call")
 

@@ -2,12 +2,17 @@
 
 API:
 
-    sdk_function_tools(tools: AgentTools, record=None) -> list[agents.FunctionTool]
+    sdk_function_tools(tools: AgentTools, record=None, admit=None) -> list[agents.FunctionTool]
         record(run_context, name, ms, call_id, error_code)   # optional: called after every call (error_code None
                                                              # when it produced an output); chat records it as "chat"
+        admit(run_context, name) -> roles                    # optional: called before every call; raises an ApiError
+                                                             # to refuse it (chat: rate_limited over TOOL_RATE_LIMIT)
+                                                             # and answers the roles the call runs with
 
-Each FunctionTool runs on the server through `tools.run` (in a worker thread, so the chat's event loop keeps
-streaming). A tool with confirm = true gets needs_approval=True: the SDK interrupts the run and calls the tool only
+Each FunctionTool runs on the server through `tools.run`, in the tools' own thread pool (agent.executor.tool_pool),
+so the chat's event loop keeps streaming and a slow platform never takes the threads the chat store reads with.
+A call whose tool the admin's roles do not allow answers tool_not_allowed (chat gives the agent only the allowed
+ones; this holds for a run resumed after a role change too). A tool with confirm = true gets needs_approval=True: the SDK interrupts the run and calls the tool only
 after RunState.approve(); that is why the call itself passes approved=True. A ToolError becomes text for the model
 ("Error (tool_failed): ..."), so the agent can tell the admin what went wrong instead of the run failing.
 
@@ -24,7 +29,8 @@ from datetime import datetime
 
 from agents import FunctionTool
 
-from agent.executor import ToolError
+from agent.executor import run_in_tool_pool
+from core.errors import ApiError
 
 log = logging.getLogger(__name__)
 SHOWN_OUTPUT_CHARS = 600  # what the widget's task shows of an output; the model gets all of it
@@ -33,11 +39,11 @@ SHOWN_OUTPUT_CHARS = 600  # what the widget's task shows of an output; the model
 CALL_OUTCOMES = contextvars.ContextVar("CALL_OUTCOMES", default=None)
 
 
-def sdk_function_tools(tools, record=None):
-    return [_function_tool(tools, spec, record) for spec in tools.function_tools()]
+def sdk_function_tools(tools, record=None, admit=None):
+    return [_function_tool(tools, spec, record, admit) for spec in tools.function_tools()]
 
 
-def _function_tool(tools, spec, record):
+def _function_tool(tools, spec, record, admit):
     name = spec["name"]
 
     async def invoke(run_context, arguments_json):
@@ -46,9 +52,10 @@ def _function_tool(tools, spec, record):
         task = await _show_running(agent_context, name)
         started = time.perf_counter()
         try:
+            roles = await run_in_tool_pool(admit, run_context, name) if admit is not None else None
             # Approval is the SDK's job here: with needs_approval it invokes only approved calls.
-            result = await asyncio.to_thread(tools.run, name, arguments_json, approved=True)
-        except ToolError as error:
+            result = await run_in_tool_pool(tools.run, name, arguments_json, approved=True, roles=roles)
+        except ApiError as error:
             _record(record, run_context, name, (time.perf_counter() - started) * 1000, call_id, error.code)
             await _show_done(agent_context, task, f"{name} failed ({error.code})", error.message)
             return f"Error ({error.code}): {error.message}"

@@ -27,7 +27,9 @@ from core.admins import (
     add_admin,
     admin_names,
     find_admin,
+    parse_roles,
     remove_admin,
+    set_roles,
     stable_admin_id,
     verify_admin,
 )
@@ -80,10 +82,12 @@ def _audit(event, username):
 
 @bp.before_app_request
 def load_signed_in_admin():
-    """g.admin (the name, for display and activity), g.admin_id (keys the chat store) and g.admin_openai_id (the
-    admin's id at OpenAI), or all None. A session ends here when its admin was removed, re-added or given a new
-    password, signed out anywhere, or when it outlived SESSION_LIFETIME_HOURS or SESSION_IDLE_MINUTES."""
+    """g.admin (the name, for display and activity), g.admin_id (keys the chat store), g.admin_openai_id (the
+    admin's id at OpenAI) and g.admin_roles (a tuple: which of the agent's tools they may use), or None and ().
+    A session ends here when its admin was removed, re-added, given a new password or new roles, signed out
+    anywhere, or when it outlived SESSION_LIFETIME_HOURS or SESSION_IDLE_MINUTES."""
     g.admin = g.admin_id = g.admin_openai_id = None
+    g.admin_roles = ()
     name = session.get("admin")
     if name is None:
         return
@@ -94,7 +98,7 @@ def load_signed_in_admin():
         if problem:
             flash(problem, "error")
         return
-    g.admin, g.admin_id = name, admin.admin_id
+    g.admin, g.admin_id, g.admin_roles = name, admin.admin_id, admin.roles
     g.admin_openai_id = stable_admin_id(current_app.secret_key, admin.admin_id)
 
 
@@ -190,11 +194,21 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _roles_option(text):
+    try:
+        return parse_roles(text)
+    except AdminFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @bp.cli.command("add")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-def add_command(name, password_stdin):
+@click.option("--role", "role", default=None, metavar="ROLES",
+              help="Comma-separated roles, e.g. viewer or viewer,operator (default: keep an existing admin's).")
+def add_command(name, password_stdin, role):
     """Add an admin, or set a new password for an existing one."""
+    roles = None if role is None else _roles_option(role)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -203,10 +217,31 @@ def add_command(name, password_stdin):
             raise click.ClickException("the two passwords differ; nothing was changed")
     path = current_settings().auth.admin_users_file
     try:
-        is_new = add_admin(path, name, password)
+        is_new = add_admin(path, name, password, roles)
     except AdminFileError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{'Added' if is_new else 'Updated the password of'} admin {name} in {path}")
+    held = f" with roles {','.join(roles)}" if roles else ""
+    click.echo(f"{'Added' if is_new else 'Updated the password of'} admin {name}{held} in {path}")
+
+
+@bp.cli.command("role")
+@click.argument("name")
+@click.argument("roles", metavar="ROLES")
+def role_command(name, roles):
+    """Give an admin exactly ROLES (comma-separated; "" for none). Their sessions end, as at sign-out."""
+    path = current_settings().auth.admin_users_file
+    chosen = _roles_option(roles)
+    try:
+        before = set_roles(path, name, chosen)
+    except AdminFileError as error:
+        raise click.ClickException(str(error)) from None
+    if before is None:
+        raise click.ClickException(f"no admin named {name} in {path}")
+    # New roles already end the admin's sessions (they are in the session fingerprint); a recorded sign-out also
+    # reaches whatever else ends with one (live calls).
+    record_sign_out(database(), before.admin_id)
+    click.echo(f"Admin {name} now has {'roles ' + ','.join(chosen) if chosen else 'no roles'} "
+               f"(was {','.join(before.roles) or 'none'}); their sessions have ended.")
 
 
 @bp.cli.command("remove")
@@ -221,6 +256,8 @@ def remove_command(name):
 
 @bp.cli.command("list")
 def list_command():
-    """List the admins."""
-    for name in admin_names(current_settings().auth.admin_users_file):
-        click.echo(name)
+    """List the admins, each with their roles."""
+    path = current_settings().auth.admin_users_file
+    for name in admin_names(path):
+        roles = find_admin(path, name).roles
+        click.echo(f"{name}\t{','.join(roles)}" if roles else name)

@@ -142,7 +142,7 @@ def _attempt(thread_id, body, composer_text=""):
         check_admin_limit("chat", settings.chat.rate_limit)
         for variable, why in settings.missing_for_chat():
             raise not_configured(variable, why)
-        outcome = run_to_end(g.admin_id, g.admin, body)
+        outcome = run_to_end(g.admin_id, g.admin, body, g.admin_roles)
     except ApiError as error:
         return None, render_native(thread_id, error=error.message, composer_text=composer_text, status=error.status,
                                    retry_after=error.retry_after)

@@ -102,7 +102,7 @@ def chatkit_endpoint():
         raise ApiError(404, "not_self_hosted", "This endpoint serves CHATKIT_MODE=self-hosted; chat is in hosted mode.")
     for variable, why in settings.missing_for_chat():
         raise not_configured(variable, why)
-    answer = chat_service().answer(request.get_data(), g.admin_id, g.admin)
+    answer = chat_service().answer(request.get_data(), g.admin_id, g.admin, g.admin_roles)
     if answer.stream is None:
         return Response(answer.json, mimetype="application/json")
     # Streamed as it is produced: no buffering in nginx (X-Accel-Buffering) or in any cache.

@@ -19,6 +19,8 @@ from flask import (
 import activity
 from blueprints.auth import login_required
 from core.body_schema import BodySchema
+from core.clock import current_clock
+from core.database import database
 from core.errors import ApiError, bad_request
 from core.extensions import (
     PREPARE_MINT_SCOPE,
@@ -40,6 +42,7 @@ from realtime.minting import (
 )
 from realtime.session_config import is_prepare_request, parse_session_overrides
 from realtime.status import run_connection_test, voice_status
+from realtime.tool_approvals import run_relayed_call
 from realtime.turn import ice_servers_for
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,8 @@ def voice_page_options(settings):
         "telemetry_url": url_for("realtime.voice_telemetry"),
         # With an agent file the session carries its tools; the page posts each function call the model makes here.
         "tool_calls_url": url_for("realtime.run_tool_call") if agent_tools() is not None else "",
-        # Tools with confirm = true: the page asks the admin, then posts the call again with "approved": true.
+        # Tools with confirm = true: the server answers approval_required with a one-time approval id; the page asks
+        # the admin, then posts the call again with that id.
         "approval_tools": _approval_tools(),
         # Relay mode has no mint answer to carry TURN credentials, so the page gets its own (TURN_SHARED_SECRET).
         "ice_servers": ice_servers_for(settings, g.admin_openai_id),
@@ -121,16 +125,18 @@ def _approval_tools():
     tools = agent_tools()
     if tools is None:
         return []
-    return [spec["name"] for spec in tools.function_tools() if tools.needs_approval(spec["name"])]
+    return [spec["name"] for spec in tools.function_tools(g.admin_roles) if tools.needs_approval(spec["name"])]
 
 
 def _session_tools():
-    """The agent's Realtime function tools for a new voice session, or None without AGENT_FILE."""
+    """The agent's Realtime function tools the signed-in admin's roles allow, for a new voice session, or None
+    without AGENT_FILE."""
     tools = agent_tools()
-    return tools.function_tools() if tools is not None else None
+    return tools.function_tools(g.admin_roles) if tools is not None else None
 
 
 MAX_CALL_ID_CHARS = 200
+MAX_APPROVAL_ID_CHARS = 100
 TOOL_CALL_EXAMPLE = '{"name": "list_failed_pipelines", "arguments": "{}", "call_id": "call_123"}'
 TOOL_CALL = BodySchema({
     "type": "object",
@@ -143,12 +149,17 @@ TOOL_CALL = BodySchema({
                       "as \"{}\"), exactly as in the function call's arguments."},
         "call_id": {"type": "string", "minLength": 1, "maxLength": MAX_CALL_ID_CHARS, "message": "call_id must be the "
                     f"function call's call_id, a string of 1 to {MAX_CALL_ID_CHARS} characters."},
-        "approved": {"type": "boolean",
-                     "message": "approved must be true or false (true only after the admin approved this call)."},
+        "approval_id": {"type": "string", "minLength": 1, "maxLength": MAX_APPROVAL_ID_CHARS, "message": (
+            "approval_id must be the id an approval_required answer gave for this call (a string).")},
+        # Still accepted, so an older page gets approval_required rather than bad_request, but it no longer counts:
+        # only an approval id the server handed out for this very call does (realtime/tool_approvals.py).
+        "approved": {"type": "boolean", "message": "approved must be true or false; it no longer approves anything: "
+                     "send the approval_id the server gave with approval_required."},
     },
     "message": {
         "type": f"The body must be a JSON object (Content-Type: application/json) such as {TOOL_CALL_EXAMPLE}.",
-        "additionalProperties": "Unknown field '{field}': a tool call carries only name, arguments, call_id, approved.",
+        "additionalProperties": "Unknown field '{field}': a tool call carries only name, arguments, call_id, "
+                                "approval_id, approved.",
     },
 })
 
@@ -166,22 +177,22 @@ def run_tool_call():
                        "agent has no tools to run. Set AGENT_FILE to a TOML agent file (docs/agent.md) and restart.")
     started = time.perf_counter()
     try:
-        result = tools.run(call["name"], call["arguments"], approved=call["approved"])
+        result = run_relayed_call(tools, database(), g.admin_id, g.admin_roles, call, current_clock().now().timestamp())
     except ApiError as error:
         activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"],
-                                  _elapsed_ms(started), call["call_id"], error.code)
+                                  _elapsed_ms(started), call["call_id"], error.code, g.admin_roles)
         raise
     activity.record_tool_call(current_app._get_current_object(), g.admin, "voice", call["name"], result.ms,
-                              call["call_id"])
+                              call["call_id"], roles=g.admin_roles)
     return jsonify({"status": "success", "data": {"output": result.output, "ms": round(result.ms, 1),
                                                   "callId": call["call_id"]}})
 
 
 def parse_tool_call(body):
-    """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approved (bool)}."""
+    """The checked body of a tool call: {name, arguments (the model's JSON text), call_id, approval_id (or None)}."""
     TOOL_CALL.check(body)
     return {"name": body["name"].strip(), "arguments": body["arguments"], "call_id": body["call_id"],
-            "approved": body.get("approved", False)}
+            "approval_id": body.get("approval_id")}
 
 
 def _elapsed_ms(started):
@@ -191,13 +202,13 @@ def _elapsed_ms(started):
 @bp.app_template_global()
 def current_voice_status():
     """For the voice page's first paint: `{% include "realtime/_status_panel.html" %}` needs no view changes."""
-    return voice_status(current_settings(), g.admin, agent_tools())
+    return voice_status(current_settings(), g.admin, agent_tools(), g.admin_roles)
 
 
 @bp.get("/admin/voice/status")
 @login_required
 def status_fragment():
-    status = voice_status(current_settings(), g.admin, agent_tools())
+    status = voice_status(current_settings(), g.admin, agent_tools(), g.admin_roles)
     # htmx sends the version it shows; nothing changed means 204, which htmx does not swap, so screen
     # readers don't re-read an identical aria-live panel every few seconds.
     if request.args.get("version") == status["version"]:
@@ -221,7 +232,7 @@ def refresh_tools():
         log.info("tools refreshed by %s: %d tools, %d MCP server(s) missing", g.admin, len(tools.listed()), len(problems))
     message = "Tools refreshed." if tools is not None else "There is no agent file (AGENT_FILE), so no tools to refresh."
     return _fragment_or_flash(message, "info", "realtime/_status.html",
-                              status=voice_status(current_settings(), g.admin, tools))
+                              status=voice_status(current_settings(), g.admin, tools, g.admin_roles))
 
 
 @bp.post("/admin/voice/test-connection")

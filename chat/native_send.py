@@ -8,12 +8,13 @@ With JavaScript the page sends the same requests to POST /chatkit itself and rea
 import json
 from dataclasses import dataclass
 
+from chat.approval_cards import APPROVE, DENY
 from chat.service import chat_service
 
 MAX_MESSAGE_CHARS = 20_000
 MAX_TITLE_CHARS = 120
-# The widget actions a card's form may send back: the approval card's (chat/server.py APPROVE, DENY).
-CARD_ACTIONS = frozenset({"tool.approve", "tool.deny"})
+# The widget actions a card's form may send back: the approval card's.
+CARD_ACTIONS = frozenset({APPROVE, DENY})
 
 
 def user_input(text):
@@ -55,11 +56,12 @@ class Outcome:
     can_retry: bool = False
 
 
-def run_to_end(admin, name, body):
-    """Runs one ChatKit request for the admin and reads its answer to the end. A request that streams holds one of
-    the admin's stream slots while it runs (429 too_many_streams over CHAT_MAX_STREAMS_*, as on /chatkit).
-    Returns an Outcome for a stream, or the JSON answer (parsed) otherwise; ApiError when it was refused."""
-    answer = chat_service().answer(json.dumps(body).encode(), admin, name)
+def run_to_end(admin, name, body, roles=()):
+    """Runs one ChatKit request for the admin (`roles`: which of the agent's tools its run gets) and reads its answer
+    to the end. A request that streams holds one of the admin's stream slots while it runs (429 too_many_streams
+    over CHAT_MAX_STREAMS_*, as on /chatkit). Returns an Outcome for a stream, or the JSON answer (parsed)
+    otherwise; ApiError when it was refused."""
+    answer = chat_service().answer(json.dumps(body).encode(), admin, name, roles)
     if answer.stream is None:
         return json.loads(answer.json)
     try:

@@ -2,13 +2,14 @@
 voice transcripts written into the admin's current thread."""
 
 import asyncio
-import json
 import logging
+import re
 import uuid
 from datetime import datetime
 
 import openai
 from agents import Runner
+from agents.exceptions import MaxTurnsExceeded, ModelBehaviorError
 from chatkit.agents import AgentContext, simple_to_agent_input, stream_agent_response
 from chatkit.errors import CustomStreamError
 from chatkit.server import ChatKitServer, NonStreamingResult, StreamingResult
@@ -28,6 +29,14 @@ from pydantic import TypeAdapter
 
 from chat import stream_events
 from chat.agent import HISTORY_ITEMS, RUN_CONFIG, build_agent
+from chat.approval_cards import (
+    APPROVE,
+    DENY,
+    MAX_APPROVAL_ARGUMENT_CHARS,
+    approval_card,
+    decided_card,
+    refused_card,
+)
 from chat.store import ChatContext
 from chat.transcripts import VOICE_MARK
 
@@ -45,15 +54,17 @@ _CHATKIT_REQUEST = TypeAdapter(ChatKitReq)
 class ConsoleChatKitServer(ChatKitServer[ChatContext]):
     """Answers each user message with one streamed Agents SDK run over the thread's recent history."""
 
-    def __init__(self, store, settings, model, tools=(), record_tool_call=None):
+    def __init__(self, store, settings, model, tools=(), record_tool_call=None, placeholders_of=None):
         super().__init__(store)
         self.settings = settings
         self.model = model  # an agents Model; tests put a scripted one here
-        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving them for each run
-        # (it may list MCP servers again, so it runs in a worker thread, never on the loop).
-        self._tools_now = tools if callable(tools) else (lambda fixed=tuple(tools): fixed)
-        # record_tool_call(admin, name, ms, call_id, error_code): the activity record, for calls the SDK held back
+        # The agent file's tools as FunctionTools (agent.sdk_tools), or none; or a function giving those an admin's
+        # roles allow for each run (it may list MCP servers again, so it runs in a worker thread, never on the loop).
+        self._tools_now = tools if callable(tools) else (lambda roles=(), fixed=tuple(tools): fixed)
+        # record_tool_call(context, name, ms, call_id, error_code): the activity record, for calls the SDK held back
         self.record_tool_call = record_tool_call
+        # placeholders_of(tool name) -> the {arg}s of its URL, which the approval card shows first
+        self.placeholders_of = placeholders_of or (lambda _name: ())
 
     async def process(self, request, context):
         """ChatKitServer.process with the request parsed by the adapter built once (see _CHATKIT_REQUEST)."""
@@ -70,12 +81,14 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
         page = await self.store.load_thread_items(thread.id, None, HISTORY_ITEMS, "desc", context)
         history = await simple_to_agent_input(list(reversed(page.data)))
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
-        result = Runner.run_streamed(await self._agent(), history, context=agent_context, run_config=RUN_CONFIG)
+        result = Runner.run_streamed(await self._agent(context), history, context=agent_context, run_config=RUN_CONFIG,
+                                     max_turns=self.settings.chat.max_turns)
         async for event in self._stream(thread, agent_context, result, context):
             yield event
 
-    async def _agent(self):
-        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now))
+    async def _agent(self, context):
+        """The agent for one request, with the tools its admin's roles allow."""
+        return build_agent(self.settings, self.model, await asyncio.to_thread(self._tools_now, context.roles))
 
     async def _stream(self, thread, agent_context, result, context):
         """The run's events for the widget, then an approval card for each call it holds back."""
@@ -83,12 +96,24 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             async for event in stream_agent_response(agent_context, result):
                 yield event
             if result.interruptions:
-                async for event in self._ask_approval(thread, result, context):
+                async for event in self._ask_approval(thread, agent_context, result, context):
                     yield event
         except asyncio.CancelledError:
             # The client went away: stop the model run too (its tasks would otherwise run on, unobserved).
             result.cancel()
             raise
+        except ModelBehaviorError as error:
+            # The model named a tool this admin's agent does not have (their roles leave it out): nothing ran.
+            missing = re.match(r"Tool (\S+) not found", str(error))
+            if missing is None:
+                raise
+            raise CustomStreamError(f"The agent asked for a tool it does not have for you ({missing.group(1)}): "
+                                    "nothing was run.", allow_retry=False) from error
+        except MaxTurnsExceeded as error:
+            # CHAT_MAX_TURNS bounds how many model turns (and so rounds of tool calls) one message may cost.
+            raise CustomStreamError(
+                f"The agent stopped after {self.settings.chat.max_turns} steps without an answer (CHAT_MAX_TURNS): "
+                "ask a narrower question, or ask it to go on.", allow_retry=False) from error
         except openai.APIStatusError as error:
             raise CustomStreamError(_model_refusal(error, self.settings), allow_retry=error.status_code >= 500) from error
         except (openai.APIConnectionError, openai.APITimeoutError) as error:
@@ -101,20 +126,42 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
 
     # --- Approve / Deny for confirm tools ---------------------------------------------------------------------
 
-    async def _ask_approval(self, thread, result, context):
+    async def _ask_approval(self, thread, agent_context, result, context):
         """The run stopped at confirm tools (the SDK's needs_approval): keeps the run's state on the server and shows
-        one card per call with Approve and Deny; a call already waiting gets the newer state and no second card."""
-        state = result.to_state().to_string(context_serializer=_no_context)
+        one card per call with Approve and Deny; a call already waiting gets the newer state and no second card.
+        A call whose arguments are too long for a card to show is refused at once and the model told."""
+        run_state = result.to_state()
+        waiting = []
         for approval in result.interruptions:
-            name = approval.name or "unknown"
-            arguments = approval.arguments or "{}"
+            name, arguments = approval.name or "unknown", approval.arguments or "{}"
+            if len(arguments) <= MAX_APPROVAL_ARGUMENT_CHARS:
+                waiting.append(approval)
+                continue
+            run_state.reject(approval, rejection_message=(
+                f"This call of {name} was not run: its arguments are {len(arguments):,} characters, more than the "
+                f"{MAX_APPROVAL_ARGUMENT_CHARS:,} an admin can review. Tell the admin; ask before trying shorter ones."))
+            if self.record_tool_call is not None:
+                self.record_tool_call(context, name, None, approval.call_id, "approval_too_large")
+            yield ThreadItemDoneEvent(item=WidgetItem(
+                id=self.store.generate_item_id("message", thread, context), thread_id=thread.id,
+                created_at=datetime.now(), widget=refused_card(name, len(arguments)),
+                copy_text=f"{name} was refused: its arguments are too long to review"))
+        if not waiting:  # nothing left to ask about: the run goes on with the refusals
+            resumed = Runner.run_streamed(result.last_agent, run_state, run_config=RUN_CONFIG,
+                                          max_turns=self.settings.chat.max_turns)
+            async for event in self._stream(thread, agent_context, resumed, context):
+                yield event
+            return
+        state = run_state.to_string(context_serializer=_no_context)
+        for approval in waiting:
+            name, arguments = approval.name or "unknown", approval.arguments or "{}"
             item_id = self.store.generate_item_id("message", thread, context)
             is_new = await asyncio.to_thread(self.store.save_pending_approval_sync, context.admin, thread.id,
                                              approval.call_id, item_id, name, arguments, state)
             if is_new:
                 yield ThreadItemDoneEvent(item=WidgetItem(
                     id=item_id, thread_id=thread.id, created_at=datetime.now(),
-                    widget=approval_card(name, arguments, approval.call_id),
+                    widget=approval_card(name, arguments, approval.call_id, self.placeholders_of(name)),
                     copy_text=f"{name} waits for an admin's approval",
                 ))
 
@@ -136,9 +183,15 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
 
         from agent.sdk_tools import CALL_OUTCOMES
 
-        agent = await self._agent()
+        agent = await self._agent(context)
         agent_context = AgentContext(thread=thread, store=self.store, request_context=context)
         card = await self.store.load_item(thread.id, row.item_id, context)
+        if approved and row.tool not in {tool.name for tool in agent.tools}:
+            # Held while the admin had other roles: the admin deciding now may not run it.
+            if self.record_tool_call is not None:
+                self.record_tool_call(context, row.tool, None, row.call_id, "tool_not_allowed")
+            yield _replaced(card, decided_card(row.tool, f"Not run: your roles do not allow {row.tool}.", "danger"))
+            return
         state = await RunState.from_string(agent, row.state, context_override=agent_context)
         interruption = next((item for item in state.get_interruptions() if item.call_id == row.call_id), None)
         if interruption is None:  # cannot happen with a state we kept; say so rather than hang
@@ -151,12 +204,12 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
             state.reject(interruption, rejection_message=(
                 f"The admin declined this call of {row.tool}: it was not run. Tell the admin it was not done."))
             if self.record_tool_call is not None:
-                self.record_tool_call(context.shown_name, row.tool, None, row.call_id, "approval_denied")
+                self.record_tool_call(context, row.tool, None, row.call_id, "approval_denied")
             yield _replaced(card, decided_card(row.tool, f"Denied: {row.tool} was not run.", "danger"))
         outcomes = {}
         token = CALL_OUTCOMES.set(outcomes)
         try:
-            result = Runner.run_streamed(agent, state, run_config=RUN_CONFIG)
+            result = Runner.run_streamed(agent, state, run_config=RUN_CONFIG, max_turns=self.settings.chat.max_turns)
             async for event in self._stream(thread, agent_context, result, context):
                 yield event
         finally:
@@ -171,7 +224,7 @@ class ConsoleChatKitServer(ChatKitServer[ChatContext]):
                 text, color = f"Approved: {row.tool} ran in {ms:.0f} ms.", "success"
             yield _replaced(card, decided_card(row.tool, text, color))
 
-APPROVE, DENY = "tool.approve", "tool.deny"
+
 TITLE_CHARS = 60
 
 
@@ -185,38 +238,6 @@ def thread_title(user_message):
 def _no_context(_context):
     # The run's context (ChatKit's AgentContext: thread, store, request) is rebuilt for the resumed run, not stored.
     return {}
-
-
-def _shown_arguments(arguments):
-    try:
-        return json.dumps(json.loads(arguments), indent=1, ensure_ascii=False)
-    except ValueError:
-        return arguments
-
-
-def approval_card(tool, arguments, call_id):
-    """The card asking the admin to approve one call: the tool, its arguments, Approve and Deny. Built as data
-    (DynamicWidgetRoot): chatkit deprecates instantiating its named widget classes."""
-    from chatkit.widgets import DynamicWidgetRoot
-
-    payload = {"call_id": call_id}
-
-    def button(label, action, color):
-        return {"type": "Button", "label": label, "color": color, "style": "primary" if action == APPROVE else "secondary",
-                "onClickAction": {"type": action, "payload": payload, "loadingBehavior": "container"}}
-
-    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{call_id}", "children": [
-        {"type": "Text", "value": f"{tool} changes the platform: approve this call?", "weight": "semibold"},
-        {"type": "Markdown", "value": f"```json\n{_shown_arguments(arguments)[:2000]}\n```"},
-        {"type": "Row", "gap": 2, "children": [button("Approve", APPROVE, "success"), button("Deny", DENY, "danger")]},
-    ]})
-
-
-def decided_card(tool, text, color):
-    from chatkit.widgets import DynamicWidgetRoot
-
-    return DynamicWidgetRoot.model_validate({"type": "Card", "key": f"approval-{tool}", "children": [
-        {"type": "Text", "value": text, "color": color, "weight": "semibold"}]})
 
 
 def _replaced(card, widget):

@@ -22,13 +22,14 @@ _thread_item = TypeAdapter(ThreadItem)
 
 @dataclass(frozen=True)
 class ChatContext:
-    """What the store and the agent know about the request: whose threads these are (`admin`, the admin's id) and
-    the name the activity record shows for them. `newest_items` is the request's memo of each thread's newest items
+    """What the store and the agent know about the request: whose threads these are (`admin`, the admin's id), the
+    name the activity record shows for them and their roles (which of the agent's tools they get). `newest_items` is the request's memo of each thread's newest items
     (thread id -> (a counter moved by each of the request's writes to it, _Newest or None)), so one request does not
     read them twice."""
 
     admin: str
     name: str | None = None
+    roles: tuple = ()
     newest_items: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property

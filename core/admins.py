@@ -1,4 +1,4 @@
-"""The admin accounts file: one `username:<admin id>:<werkzeug password hash>` per line."""
+"""The admin accounts file: one `username:<admin id>:<werkzeug password hash>[:<roles>]` per line."""
 
 import functools
 import hashlib
@@ -18,6 +18,9 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 # admin added under a removed admin's name is someone new (no shared chat threads, a new id at OpenAI).
 ADMIN_ID = re.compile(r"^id_[0-9a-f]{32}$")
 MIN_PASSWORD_LENGTH = 8
+# A role names what an admin may do with the agent's tools (an agent file's `roles = [...]`); an admin holds any
+# number, comma-separated in the optional fourth field of their line.
+ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 @functools.cache
@@ -42,6 +45,17 @@ class AdminFileError(ValueError):
 class Admin(NamedTuple):
     admin_id: str  # id_<32 hex>: keys the admin's chat store and, keyed with SECRET_KEY, its OpenAI identifier
     password_hash: str
+    roles: tuple = ()  # role names, e.g. ("viewer",): which of the agent's tools the admin may see and run
+
+
+def parse_roles(text):
+    """("viewer", "operator") from "viewer,operator" (spaces and empty names dropped); raises AdminFileError."""
+    roles = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    for role in roles:
+        if not ROLE_NAME.match(role):
+            raise AdminFileError(f"{role!r} is not a role name: 1-32 lower-case letters, digits, '_' or '-', "
+                                 "starting with a letter or digit")
+    return roles
 
 
 _cache = {}  # path -> (modification time, size, entries): every request looks its admin up
@@ -83,20 +97,29 @@ def _entries(path, lines):
         if not line or line.startswith("#"):
             continue
         name, sep, rest = line.partition(":")
+        expected = "expected username:<admin id>:<password hash>[:<roles>]"
         if not sep or not USERNAME.match(name) or not rest:
-            expected = "expected username:<admin id>:<password hash>"
             raise AdminFileError(f"{path}, line {number}: {expected}", public=f"line {number}: {expected}")
-        entries[name] = _admin(rest)
+        try:
+            entries[name] = _admin(rest)
+        except AdminFileError as error:
+            raise AdminFileError(f"{path}, line {number}: {error}", public=f"line {number}: {error}") from None
     return entries
 
 
 def _admin(rest):
+    # werkzeug's hashes hold colons ("scrypt:32768:8:1$salt$hex") and always end in a "$"-part: a last part
+    # without "$" is the roles field.
+    roles = ()
+    head, sep, last = rest.rpartition(":")
+    if sep and "$" not in last and "$" in head:
+        rest, roles = head, parse_roles(last)
     admin_id, sep, password_hash = rest.partition(":")
     if sep and ADMIN_ID.match(admin_id):
-        return Admin(admin_id, password_hash)
+        return Admin(admin_id, password_hash, roles)
     # A line from before admin ids (username:<hash>): the id comes from the hash, whose salt is random, and is
     # written into the file at its next change, so a password change keeps it.
-    return Admin("id_" + hashlib.sha256(f"legacy-admin:{rest}".encode()).hexdigest()[:32], rest)
+    return Admin("id_" + hashlib.sha256(f"legacy-admin:{rest}".encode()).hexdigest()[:32], rest, roles)
 
 
 def _write(path, entries):
@@ -105,9 +128,11 @@ def _write(path, entries):
     # Write beside the file and rename over it, so a crash never leaves a half-written admin list.
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".admins-")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write("# Admins of the voice console: username:<admin id>:<werkzeug password hash>. Manage with `flask admin`.\n")
+        out.write("# Admins of the voice console: username:<admin id>:<werkzeug password hash>[:<roles>]. "
+                  "Manage with `flask admin`.\n")
         for name, admin in sorted(entries.items()):
-            out.write(f"{name}:{admin.admin_id}:{admin.password_hash}\n")
+            roles = f":{','.join(admin.roles)}" if admin.roles else ""
+            out.write(f"{name}:{admin.admin_id}:{admin.password_hash}{roles}\n")
     _keep_owner_and_mode(temporary, path)
     os.replace(temporary, path)
 
@@ -145,8 +170,9 @@ def verify_admin(path, username, password):
     return check_password_hash(admin.password_hash, password)
 
 
-def add_admin(path, username, password):
-    """Adds the admin, or replaces the password of an existing one. Returns True when the admin is new."""
+def add_admin(path, username, password, roles=None):
+    """Adds the admin, or replaces the password of an existing one (and its roles, when `roles` is not None).
+    Returns True when the admin is new."""
     if not USERNAME.match(username):
         raise AdminFileError(
             "a username is 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
@@ -156,9 +182,23 @@ def add_admin(path, username, password):
     entries = _read(path)
     existing = entries.get(username)
     admin_id = existing.admin_id if existing else "id_" + secrets.token_hex(16)
-    entries[username] = Admin(admin_id, generate_password_hash(password))
+    if roles is None:
+        roles = existing.roles if existing else ()
+    entries[username] = Admin(admin_id, generate_password_hash(password), tuple(roles))
     _write(path, entries)
     return existing is None
+
+
+def set_roles(path, username, roles):
+    """Gives the admin exactly `roles` (a tuple from parse_roles). Returns the Admin as it was, or None when there is
+    no such admin."""
+    entries = _read(path)
+    existing = entries.get(username)
+    if existing is None:
+        return None
+    entries[username] = existing._replace(roles=tuple(roles))
+    _write(path, entries)
+    return existing
 
 
 def remove_admin(path, username):
@@ -182,9 +222,10 @@ def legacy_admin_id(username):
 
 
 def session_fingerprint(secret_key, admin):
-    """Kept in the admin's session: a new password (or a removed and re-added admin) changes it, which ends
-    every session signed in before."""
-    return _keyed(secret_key, f"session:{admin.admin_id}:{admin.password_hash}")[:32]
+    """Kept in the admin's session: a new password, new roles (or a removed and re-added admin) change it, which
+    ends every session signed in before, on every worker, whoever edited the file."""
+    roles = f":{','.join(admin.roles)}" if admin.roles else ""  # no roles: the fingerprint of before roles existed
+    return _keyed(secret_key, f"session:{admin.admin_id}:{admin.password_hash}{roles}")[:32]
 
 
 def _keyed(secret_key, message):

@@ -1,6 +1,6 @@
 """The app's configuration: read from the environment and validated once at start-up into frozen settings groups.
 
-Each group (openai, realtime, turn, chat, auth, server, metrics) is built by one loader below from the variables
+Each group (openai, realtime, turn, chat, auth, server, metrics, tools) is built by one loader below from the variables
 .env.example documents; a bad value stops start-up with a ConfigError naming the variable and what is allowed. The
 agent file (AGENT_FILE) is the agent layer's to read (agent.definition.load_agent_file): core imports nothing above
 it, so the caller loads the file and hands the definition in.
@@ -41,10 +41,11 @@ from core.settings import (
     RealtimeSettings,
     ServerSettings,
     Settings,
+    ToolSettings,
     TurnSettings,
 )
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ConfigError", "Settings", "load_settings", "tool_settings"]
 
 CONNECT_MODES = ("ephemeral", "relay")
 CHATKIT_MODES = ("hosted", "self-hosted")
@@ -79,6 +80,7 @@ def load_settings(environ, *, today, agent=None):
         metrics=_metrics(environ),
         agent=agent,
         warnings=(warning,) if warning else (),
+        tools=tool_settings(environ),
     )
 
 
@@ -302,6 +304,7 @@ def _chat(environ, today, realtime_instructions, agent=None):
         max_streams_per_admin=number(environ, "CHAT_MAX_STREAMS_PER_ADMIN", 3, 1, 100, kind=int),
         max_streams_per_worker=number(environ, "CHAT_MAX_STREAMS_PER_WORKER", 32, 1, 10_000, kind=int),
         retention_days=number(environ, "CHAT_RETENTION_DAYS", 90, 1, 36500, kind=int),
+        max_turns=number(environ, "CHAT_MAX_TURNS", 6, 1, 50, kind=int),
     )
 
 
@@ -338,6 +341,19 @@ def _chatkit_script_url(environ):
             "on this site such as /static/vendor/chatkit.js (the content security policy allows no other host)",
         )
     return url
+
+
+def tool_settings(environ):
+    """The limits every tool call keeps (TOOL_*); tool_settings({}) gives the defaults, for callers handed none."""
+    proxy = text(environ, "TOOL_PROXY_URL")
+    if proxy is not None:
+        parsed = urlparse(proxy)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError("TOOL_PROXY_URL", proxy, "an http(s) proxy URL such as http://proxy.internal:3128")
+    return ToolSettings(
+        max_response_bytes=number(environ, "TOOL_MAX_RESPONSE_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024, kind=int),
+        proxy_url=proxy,
+    )
 
 
 # --- auth, server, metrics -----------------------------------------------------------------------------------

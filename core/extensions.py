@@ -89,9 +89,10 @@ def per_admin_limit(scope, limits_of):
     return decorate
 
 
-def check_admin_limit(scope, limit_text):
-    """Counts one request of the admin under `scope`; raises the 429 ApiError when a limit is used up."""
-    strategy, key = limiter.limiter, admin_or_address()
+def check_admin_limit(scope, limit_text, key=None):
+    """Counts one request of the admin under `scope`; raises the 429 ApiError when a limit is used up. `key`: the
+    admin's name, for a caller outside a request (the chat agent's tool calls); else the request's admin."""
+    strategy, key = limiter.limiter, key or admin_or_address()
     for limit in _parsed_limits(limit_text):
         if not strategy.hit(limit, scope, key):
             reset_at = strategy.get_window_stats(limit, scope, key).reset_time
@@ -107,6 +108,8 @@ mint_limit = per_admin_limit("mint", lambda settings: settings.auth.mint_rate_li
 PREPARE_MINT_SCOPE = "mint-prepare"
 # Every chat request (CHAT_RATE_LIMIT) and voice transcript post (TRANSCRIPT_RATE_LIMIT), per admin.
 chat_limit = per_admin_limit("chat", lambda settings: settings.chat.rate_limit)
-# The voice agent's tool calls the page relays (TOOL_RATE_LIMIT), per admin.
-tool_limit = per_admin_limit("tool", lambda settings: settings.auth.tool_rate_limit)
+# The agent's tool calls (TOOL_RATE_LIMIT), per admin: those the voice page relays, and the chat agent's
+# (chat.service.ChatService counts those under the same scope and key, so both channels share one budget).
+TOOL_SCOPE = "tool"
+tool_limit = per_admin_limit(TOOL_SCOPE, lambda settings: settings.auth.tool_rate_limit)
 transcript_limit = per_admin_limit("transcript", lambda settings: settings.chat.transcript_rate_limit)

@@ -58,6 +58,7 @@ class ChatSettings:
     max_streams_per_admin: int
     max_streams_per_worker: int
     retention_days: int
+    max_turns: int  # model turns one chat message may take (CHAT_MAX_TURNS), tool calls between them
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,14 @@ class AuthSettings:
     session_lifetime_hours: float  # a session ends this long after sign-in, however active
     session_idle_minutes: float  # ... or this long after its last request
     tool_rate_limit: str  # the voice agent's tool calls (POST /api/v1/realtime/tool-calls), per admin
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """Limits on the agent's tool calls (agent/executor.py, agent/mcp_tools.py)."""
+
+    max_response_bytes: int  # TOOL_MAX_RESPONSE_BYTES: the most of one answer a tool call reads
+    proxy_url: str | None  # TOOL_PROXY_URL: the proxy tool calls go through; the environment's are ignored
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ class Settings:
     # loaded by the agent layer, or None. Typed loosely so core imports nothing above it.
     agent: object
     warnings: tuple
+    tools: ToolSettings
 
     @property
     def realtime_calls_url(self):

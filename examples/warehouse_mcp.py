@@ -1,6 +1,7 @@
 """`python -m examples.warehouse_mcp --port 0`: an example MCP server (Streamable HTTP) with warehouse tools.
 
-Offers list_tables() and row_count(table) over Streamable HTTP at /mcp, for requests carrying
+Offers list_tables() and row_count(table), annotated read-only, and drop_table(table), annotated destructive, over
+Streamable HTTP at /mcp, for requests carrying
 `Authorization: Bearer <token>` (--token, default $WAREHOUSE_MCP_TOKEN). Prints
 "warehouse MCP listening on http://127.0.0.1:N/mcp" once it accepts connections.
 In a test: `with running(token) as url: ...` serves it from a thread on a free loopback port.
@@ -15,28 +16,32 @@ import threading
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
 
 TABLES = {"events": 1_204_332, "pipelines": 42, "runs": 9_876, "customers": 5_310}
+# What the console reads to decide whether a call needs the admin's approval (docs/agent.md).
+READS = ToolAnnotations(read_only_hint=True, destructive_hint=False)
+DESTROYS = ToolAnnotations(read_only_hint=False, destructive_hint=True)
 
 
 def create_server():
     server = MCPServer("warehouse", instructions="Read-only facts about the data warehouse's tables.", log_level="WARNING")
 
-    @server.tool()
+    @server.tool(annotations=READS)
     def list_tables() -> str:
         """The warehouse's tables, one per line."""
         return "\n".join(sorted(TABLES))
 
-    @server.tool()
+    @server.tool(annotations=READS)
     def row_count(table: str) -> str:
         """How many rows a warehouse table holds."""
         if table not in TABLES:
             raise ToolError(f"no table named {table!r}; tables: {', '.join(sorted(TABLES))}")
         return f"{table}: {TABLES[table]:,} rows"
 
-    @server.tool()
+    @server.tool(annotations=DESTROYS)
     def drop_table(table: str) -> str:
-        """Deletes a table (an example of a tool an agent file leaves out with allowed_tools)."""
+        """Deletes a table (an example of a tool an agent file leaves out with allowed_tools; without them, it asks)."""
         return f"{table} would be dropped"
 
     return server

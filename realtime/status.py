@@ -12,9 +12,10 @@ from realtime.minting import mint_for_admin
 INSTRUCTIONS_EXCERPT_CHARS = 120
 
 
-def voice_status(settings, admin, tools=None):
+def voice_status(settings, admin, tools=None, roles=()):
     """Everything the status panel shows; `version` changes whenever anything shown changes. `tools`: the app's
-    agent.mcp_tools.AgentTools, or None without AGENT_FILE (read as listed: the panel's polling never refreshes)."""
+    agent.mcp_tools.AgentTools, or None without AGENT_FILE (read as listed: the panel's polling never refreshes);
+    `roles`: the admin's, so the panel lists only the tools they may use."""
     instructions = settings.realtime.instructions or ""
     if settings.openai.sandbox:
         upstream = "Sandbox"
@@ -36,18 +37,18 @@ def voice_status(settings, admin, tools=None):
         # The deprecation warning start-up logs (settings.warnings), so an admin sees it without reading logs.
         "warnings": tuple(w for w in settings.warnings if w.startswith("OPENAI_REALTIME_MODEL=")),
         "last_mint": activity.last_mint(admin),
-        **agent_status(settings, tools),
+        **agent_status(settings, tools, roles),
     }
     status["version"] = hashlib.sha256(repr(sorted(status.items())).encode()).hexdigest()[:16]
     return status
 
 
-def agent_status(settings, tools):
-    """The agent file in use, its tools (name, whether each needs approval, where it comes from) and, in words, each
-    MCP server whose tools are missing."""
+def agent_status(settings, tools, roles=None):
+    """The agent file in use, its tools that `roles` may use (name, whether each needs approval, where it comes
+    from) and, in words, each MCP server whose tools are missing."""
     if settings.agent is None or tools is None:
         return {"agent_file": None, "agent_tools": (), "agent_problems": ()}
-    listed = tuple((tool["name"], tool["confirm"], tool["source"]) for tool in tools.listed())
+    listed = tuple((tool["name"], tool["confirm"], tool["source"]) for tool in tools.listed(roles))
     problems = tuple(f"{message}; its tools are missing until it answers" for _label, message in sorted(tools.problems.items()))
     return {"agent_file": settings.agent.path, "agent_tools": listed, "agent_problems": problems}
 

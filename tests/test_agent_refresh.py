@@ -36,7 +36,7 @@ def test_tools_refresh_themselves_at_most_every_30_seconds_while_a_server_is_mis
     monkeypatch.setattr(mcp_tools, "clock", lambda: now[0])
     listings = []
     real_list_tools = mcp_tools.list_tools
-    monkeypatch.setattr(mcp_tools, "list_tools", lambda server: listings.append(server.label) or real_list_tools(server))
+    monkeypatch.setattr(mcp_tools, "list_tools", lambda server, *limits: listings.append(server.label) or real_list_tools(server, *limits))
     url = f"http://127.0.0.1:{free_port}/mcp"
     definition = load_definition(agent_file, {"WAREHOUSE_MCP_URL": url, "WAREHOUSE_MCP_TOKEN": TOKEN})
     tools = AgentTools(definition)

@@ -93,7 +93,8 @@ def test_the_minted_session_carries_the_tools_and_no_credential(voice_admin, pla
     assert [tool["name"] for tool in session["tools"]] == ["list_failed_pipelines", "rerun_pipeline"]
     assert session["tools"][1] == {
         "type": "function", "name": "rerun_pipeline", "description": "Reruns one pipeline.",
-        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"],
+                       "additionalProperties": False},
     }
     assert TOKEN not in sent and PLATFORM not in sent
     assert check("RealtimeSessionCreateRequestGA", session) == []
@@ -141,7 +142,8 @@ def test_a_tool_call_runs_on_the_server_and_answers_the_output(agent_app, voice_
 
 def test_an_approved_confirm_tool_runs(voice_admin, platform):
     platform.post(f"{PLATFORM}/pipelines/nightly/rerun", json={"run": "r-2"})
-    response = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}', approved=True)
+    asked = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}').get_json()
+    response = call(voice_admin, "rerun_pipeline", '{"name": "nightly"}', approval_id=asked["approval"]["id"])
     assert response.status_code == 200 and "r-2" in response.get_json()["data"]["output"]
 
 
@@ -149,7 +151,7 @@ def test_an_approved_confirm_tool_runs(voice_admin, platform):
     ("drop_everything", "{}", {}, 400, "unknown_tool", "no tool named 'drop_everything'"),
     ("list_failed_pipelines", "not json", {}, 400, "invalid_arguments", "not JSON"),
     ("list_failed_pipelines", '{"since": 5}', {}, 400, "invalid_arguments", "since"),
-    ("rerun_pipeline", "{}", {"approved": True}, 400, "invalid_arguments", "'name' is a required property"),
+    ("rerun_pipeline", "{}", {}, 400, "invalid_arguments", "'name' is a required property"),
     ("rerun_pipeline", '{"name": "nightly"}', {}, 409, "approval_required", "approve"),
 ])
 def test_refused_calls_answer_their_code_and_are_recorded(agent_app, voice_admin, platform, name, arguments, extra,

@@ -98,7 +98,6 @@ new ToolCalls({
   root,
   call,
   url: root.dataset.toolCallsUrl,
-  approvalTools: JSON.parse(root.dataset.approvalTools || '[]'),
   csrfToken: options.csrfToken,
   list: $('voice-transcript'),
 });

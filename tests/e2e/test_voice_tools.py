@@ -98,7 +98,7 @@ def test_a_confirmed_tool_runs_only_once_the_admin_approves_it(agent_page, platf
 
     with page.expect_response(lambda r: r.url.endswith(TOOL_CALLS_PATH)) as ran:
         entry.locator("button", has_text="Approve").click()
-    assert json.loads(ran.value.request.post_data)["approved"] is True
+    assert json.loads(ran.value.request.post_data)["approval_id"].startswith("apr_")  # the id the server gave
     expect(entry.locator(".tool-result")).to_have_text(re.compile(r"^ran in \d+ ms$"))
     expect(entry.locator("button")).to_have_count(0)
     agent_says(page, "rerun_pipeline returned:").to_contain_text('"status": "running"')
@@ -110,13 +110,14 @@ def test_a_denied_tool_call_is_not_made_and_the_agent_hears_it_was_declined(agen
     page = agent_page()
     connect_muted(page)
     requests = []
-    page.on("request", lambda r: requests.append(r.url) if r.url.endswith(TOOL_CALLS_PATH) else None)
+    page.on("request", lambda r: requests.append(r.post_data) if r.url.endswith(TOOL_CALLS_PATH) else None)
     send_text(page, "Rerun the orders_daily pipeline")
     entry = tool_entry(page, "rerun_pipeline")
     entry.locator("button", has_text="Deny").click()
     expect(entry.locator(".tool-result")).to_contain_text("declined by you")
     agent_says(page, "rerun_pipeline returned:").to_contain_text("The admin declined this call")
-    assert requests == []  # never posted: the server was not asked to run it
+    # Posted once, without an approval id (the server answered approval_required), and never again.
+    assert [("approval_id" in json.loads(body)) for body in requests] == [False]
     assert platform_pipelines(platform)["orders_daily"]["status"] == "failed"
 
 

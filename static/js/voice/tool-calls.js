@@ -7,6 +7,8 @@
  * admin's approval waits for it. After the response's last output the page asks for one answer
  * (voice:response-wanted; responses.js sequences the response.create). A response that ends cancelled,
  * incomplete or failed starts nothing more: its approval prompts are withdrawn in words, and no answer is asked for.
+ * A call the admin must approve comes back as approval_required with a one-time approval id, bound by the server to
+ * this call and its arguments; Approve posts the call again with that id.
  */
 
 import { announce, notice, onServerEvents } from './events.js';
@@ -24,12 +26,12 @@ export class ToolCalls {
   #seen = new Set(); // call_ids already taken: each call runs once
 
   /**
-   * url: POST /api/v1/realtime/tool-calls ('' without an agent file); approvalTools: names of the tools the admin
-   * approves per call; csrfToken; call: the VoiceCall, whose session gets the outputs; list: the conversation's list.
+   * url: POST /api/v1/realtime/tool-calls ('' without an agent file); csrfToken; call: the VoiceCall, whose session
+   * gets the outputs; list: the conversation's list. (No list of the tools that ask: the server says which calls need
+   * approval, and binds each approval to its call.)
    */
-  constructor({ root, url, approvalTools, csrfToken, call, list }) {
+  constructor({ root, url, csrfToken, call, list }) {
     Object.assign(this, { root, url, csrfToken, call, list });
-    this.approvalTools = new Set(approvalTools ?? []);
     onServerEvents(root, {
       'response.output_item.done': (event) => this.#itemDone(event),
       'response.done': (event) => this.#responseDone(event.response ?? {}),
@@ -57,8 +59,7 @@ export class ToolCalls {
     toolCall.entry = new ToolCallEntry(this.list, name, args);
     answer.calls.set(callId, toolCall);
     if (!this.url) this.#failed(toolCall, 'this console has no agent file, so it has no tools');
-    else if (this.approvalTools.has(name)) this.#ask(toolCall);
-    else this.#run(toolCall, false);
+    else this.#run(toolCall, null);
   }
 
   #responseDone(response) {
@@ -91,16 +92,17 @@ export class ToolCalls {
     this.#answers.clear();
   }
 
-  async #run(toolCall, approved) {
+  async #run(toolCall, approvalId) {
     const { callId, name, args, entry } = toolCall;
     toolCall.state = 'running';
     entry.running();
     let reply;
+    const body = { name, arguments: args, call_id: callId, ...(approvalId ? { approval_id: approvalId } : {}) };
     try {
       const response = await fetch(this.url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-CSRFToken': this.csrfToken },
-        body: JSON.stringify({ name, arguments: args, call_id: callId, ...(approved ? { approved: true } : {}) }),
+        body: JSON.stringify(body),
       });
       reply = await response.json().catch(() => ({ message: `HTTP ${response.status}` }));
     } catch (error) {
@@ -109,14 +111,14 @@ export class ToolCalls {
     if (reply?.status === 'success') {
       entry.ran(reply.data.ms);
       this.#answer(toolCall, reply.data.output);
-    } else if (reply?.code === 'approval_required') {
-      this.#ask(toolCall);
+    } else if (reply?.code === 'approval_required' && reply.approval?.id) {
+      this.#ask(toolCall, reply.approval.id);
     } else {
       this.#failed(toolCall, reply?.message || 'no reason given', reply?.code);
     }
   }
 
-  #ask(toolCall) {
+  #ask(toolCall, approvalId) {
     const why = this.#notMade(toolCall.answer);
     if (why) {
       this.#withdraw(toolCall, why);
@@ -124,7 +126,7 @@ export class ToolCalls {
     }
     toolCall.state = 'asking';
     toolCall.entry.askApproval({
-      approve: () => this.#decided(toolCall, () => this.#run(toolCall, true)),
+      approve: () => this.#decided(toolCall, () => this.#run(toolCall, approvalId)),
       deny: () =>
         this.#decided(toolCall, () => {
           toolCall.entry.declined();
