@@ -279,7 +279,7 @@ def test_a_cancelled_confirm_call_withdraws_its_approval_buttons(agent_page, san
     connect_muted(page)
     call_id = new_call(sandbox, before)
     posted = []
-    page.on("request", lambda r: posted.append(r.url) if r.url.endswith(TOOL_CALLS_PATH) else None)
+    page.on("request", lambda r: posted.append(r.post_data) if r.url.endswith(TOOL_CALLS_PATH) else None)
     # A preamble, then rerun_pipeline (which needs the admin's approval), then list_failed_pipelines, streaming:
     # Interrupt comes as the approval prompt shows, while list_failed_pipelines is still being written.
     page.evaluate(INTERRUPT_WHEN, ".turn-tool .tool-approve")
@@ -304,4 +304,6 @@ def test_a_cancelled_confirm_call_withdraws_its_approval_buttons(agent_page, san
     assert "not made: the answer was interrupted" in withdrawn["item"]["output"]
     assert [line for line in between if line.startswith("->") and "output_audio_buffer.clear" not in line] == [
         f"-> conversation.item.create function_call_output {withdrawn['item']['call_id']}"]
-    assert posted == [] and platform_pipelines(platform)["orders_daily"]["status"] == "failed"
+    # Posted once, without an approval id (the server answered approval_required and ran nothing), never approved.
+    assert [("approval_id" in json.loads(data)) for data in posted] == [False]
+    assert platform_pipelines(platform)["orders_daily"]["status"] == "failed"
