@@ -178,7 +178,7 @@ def task_view(task):
 
 
 def card_view(item_id, widget):
-    """The lines and buttons of a widget card (chat/server.py's approval card and its decided form)."""
+    """The lines and buttons of a widget card (chat/approval_cards.py's approval card, refusal or decided form)."""
     lines, buttons = [], []
 
     def walk(component):

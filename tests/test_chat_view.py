@@ -10,6 +10,7 @@ import responses
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 
 from app import create_app
+from chat.approval_cards import CARD_ARGUMENT_CHARS, MAX_APPROVAL_ARGUMENT_CHARS
 from chat.streams import stream_slots
 from core.admins import add_admin
 from core.clock import FixedClock
@@ -34,8 +35,18 @@ description = "Reruns one pipeline."
 method = "POST"
 url = "${PLATFORM_URL}/pipelines/{name}/rerun"
 headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
+parameters = { type = "object", properties = { reason = { type = "string" }, name = { type = "string" } }, required = ["name"] }
+confirm = true
+
+[[tools]]
+name = "pause_pipeline"
+description = "Pauses one pipeline."
+method = "POST"
+url = "${PLATFORM_URL}/pipelines/{name}/pause"
+headers = { Authorization = "Bearer ${PLATFORM_TOKEN}" }
 parameters = { type = "object", properties = { name = { type = "string" } }, required = ["name"] }
 confirm = true
+roles = ["operator"]
 '''
 _ids = iter(range(1_000_000))
 
@@ -52,6 +63,7 @@ def model():
 @pytest.fixture
 def make_chat_app(base_env, admins_file, model, tmp_path):
     add_admin(admins_file, "bob", PASSWORD)
+    add_admin(admins_file, "olga", PASSWORD, ("operator",))
 
     def build(agent=False, **overrides):
         env = {**base_env, "CHATKIT_AGENT_ID": None, "CHATKIT_INSTRUCTIONS": "You are the test agent.", **overrides}
@@ -440,3 +452,64 @@ def test_a_card_action_that_no_card_offers_is_refused(make_chat_app, model, plat
     response = alice.client.post(f"/admin/chat/threads/{thread_id}/actions", data=fields)
     assert response.status_code == 400 and "does not belong to a card" in response.get_data(as_text=True)
     assert len(platform.calls) == 0
+
+
+# --- the approval card keeps chat/approval_cards.py's rules -------------------------------------------------------
+
+
+def cards_of(admin, model, arguments, call_id):
+    model.enqueue([function_call("rerun_pipeline", arguments, call_id=call_id)])
+    thread_id = thread_id_of(send(admin, "Rerun nightly"))
+    html = items_html(page(admin, f"/admin/chat/threads/{thread_id}")[1])
+    return html, re.findall(r'<form method="post" action="[^"]+" class="card-action">', html)
+
+
+def test_the_native_card_shows_the_path_placeholder_first_whatever_order_the_model_chose(make_chat_app, model,
+                                                                                          platform):
+    alice = signed_in(make_chat_app(agent=True))
+    html, forms = cards_of(alice, model, {"reason": "r" * 300, "name": "nightly"}, "call_view_7")
+    shown = html[html.index("<pre><code>"):]
+    assert shown.index('"name": "nightly"') < shown.index('"reason"')
+    assert "The arguments are cut" not in html and len(forms) == 2
+
+
+def test_the_native_card_says_when_it_cuts_the_arguments(make_chat_app, model, platform):
+    alice = signed_in(make_chat_app(agent=True))
+    html, forms = cards_of(alice, model, {"reason": "r" * 3000, "name": "nightly"}, "call_view_8")
+    note = re.search(r'<p class="card-text card-danger"[^>]*>(The arguments are cut: [^<]+)</p>', html)
+    assert note and f"showing the first {CARD_ARGUMENT_CHARS:,} of 3,0" in note.group(1)
+    assert '"name": "nightly"' in html and len(forms) == 2  # the placeholder, shown before the cut
+    assert len(platform.calls) == 0
+
+
+def test_the_native_view_offers_no_approval_for_arguments_over_the_limit(make_chat_app, model, platform):
+    alice = signed_in(make_chat_app(agent=True))
+    model.enqueue([function_call("rerun_pipeline", {"reason": "r" * MAX_APPROVAL_ARGUMENT_CHARS, "name": "nightly"},
+                                 call_id="call_view_9")])
+    model.enqueue(answer("I could not ask for that."))
+    thread_id = thread_id_of(send(alice, "Rerun nightly"))
+    html = items_html(page(alice, f"/admin/chat/threads/{thread_id}")[1])
+    assert "rerun_pipeline was not offered for approval: its arguments are 8,0" in html
+    assert 'class="card-action"' not in html and "I could not ask for that." in html
+    assert len(platform.calls) == 0
+
+
+def test_the_native_view_runs_a_tool_only_for_the_roles_it_names(make_chat_app, model, platform):
+    app = make_chat_app(agent=True)
+    platform.post(f"{PLATFORM}/pipelines/nightly/pause", json={"paused": True})
+    model.enqueue([function_call("pause_pipeline", {"name": "nightly"}, call_id="call_view_10")])
+    olga = signed_in(app, "olga")
+    thread_id = thread_id_of(send(olga, "Pause nightly"))
+    html = page(olga, f"/admin/chat/threads/{thread_id}")[1]
+    assert "pause_pipeline changes the platform: approve this call?" in html
+    action, approve = re.findall(r'<form method="post" action="([^"]+)" class="card-action">(.*?)</form>', html,
+                                 re.S)[0]
+    model.enqueue(answer("Paused."))
+    olga.client.post(action, data=fields_of(approve))
+    assert len(platform.calls) == 1 and platform.calls[0].request.url.endswith("/pipelines/nightly/pause")
+
+    model.enqueue([function_call("pause_pipeline", {"name": "nightly"}, call_id="call_view_11")])
+    alice = signed_in(app)  # no roles: the agent she talks to has no pause_pipeline
+    html = page(alice, send(alice, "Pause nightly").headers["Location"])[1]
+    assert "asked for a tool it does not have for you (pause_pipeline)" in html
+    assert 'class="card-action"' not in html and len(platform.calls) == 1
